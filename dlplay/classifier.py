@@ -1,0 +1,114 @@
+"""A small digit classifier. Other demos use it as a judge: do a VAE's or a GAN's samples look like digits?
+
+It is also the first model the training panel meets on the Datasets page: a one-hidden-layer network trained with
+cross-entropy  L = -1/N sum_i log p(y_i | x_i).
+
+A plain classifier is confidently wrong on noise (it must pick some digit), which would make it a useless judge.
+So it learns one extra class, "not a digit", from junk made on the fly: noise, smooth blobs, pixel-shuffled
+digits and the average of two different digits (what a bad generator tends to produce).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import checkpoints
+from .data import ImageData
+from .device import get_device, seed_everything
+from .train import Batches, Task, Trainer
+
+BUILDER = "dlplay.classifier:build_model"
+
+
+def build_model(image_shape=(1, 8, 8), n_classes: int = 10, hidden: int = 128) -> nn.Module:
+    """Outputs n_classes + 1 logits; the last one is "not a digit"."""
+    c, h, w = image_shape
+    return nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, hidden), nn.ReLU(), nn.Dropout(0.2),
+                         nn.Linear(hidden, n_classes + 1))
+
+
+def make_junk(x: torch.Tensor, y: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """n images that are not digits, built from the batch x (labels y): four kinds in equal parts."""
+    g = generator
+    k = torch.randint(0, len(x), (n,), generator=g)
+    j = torch.randint(0, len(x), (n,), generator=g)
+    shape = x.shape[1:]
+    noise = torch.rand((n, *shape), generator=g)
+    blobs = F.avg_pool2d(torch.rand((n, *shape), generator=g), 3, 1, 1)
+    blobs = (blobs - blobs.amin((1, 2, 3), True)) / (blobs.amax((1, 2, 3), True) - blobs.amin((1, 2, 3), True) + 1e-6)
+    flat = x[k].flatten(1)
+    shuffled = flat[:, torch.randperm(flat.shape[1], generator=g)].view(n, *shape)
+    mixed = 0.5 * (x[k] + x[j])
+    kind = torch.randint(0, 4, (n,), generator=g)
+    out = torch.where((kind == 0).view(-1, 1, 1, 1), noise, blobs)
+    out = torch.where((kind == 2).view(-1, 1, 1, 1), shuffled, out)
+    out = torch.where(((kind == 3) & (y[k] != y[j])).view(-1, 1, 1, 1), mixed, out)
+    return out
+
+
+class ClassifierTask(Task):
+    def __init__(self, data: ImageData, hidden: int = 128, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
+                 device=None):
+        self.device = get_device(device)
+        self.generator = seed_everything(seed)
+        self.config = {"image_shape": list(data.image_shape), "n_classes": len(data.class_names), "hidden": hidden}
+        self.model = build_model(**self.config).to(self.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
+        self.x, self.y = data.x_train.to(self.device), data.y_train.to(self.device)
+        self.x_test, self.y_test = data.x_test.to(self.device), data.y_test.to(self.device)
+        self.batches = Batches(len(self.x), batch_size, self.generator)
+
+    def step(self):
+        self.model.train()
+        idx = self.batches.next().to(self.device)
+        x, y = self.x[idx], self.y[idx]
+        junk = make_junk(x.cpu(), y.cpu(), len(idx) // 2, self.generator).to(self.device)
+        junk_label = torch.full((len(junk),), self.config["n_classes"], device=self.device)
+        logits = self.model(torch.cat([x, junk]))
+        loss = F.cross_entropy(logits, torch.cat([y, junk_label]))
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss, "train_acc": (logits[:len(idx)].argmax(1) == y).float().mean()}
+
+    @torch.no_grad()
+    def evaluate(self):
+        self.model.eval()
+        logits = self.model(self.x_test)
+        return {"test_loss": F.cross_entropy(logits, self.y_test).item(),
+                "test_acc": (logits.argmax(1) == self.y_test).float().mean().item()}
+
+    def state_dict(self):
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "batches": self.batches.state_dict()}
+
+    def load_state_dict(self, s):
+        self.model.load_state_dict(s["model"])
+        self.opt.load_state_dict(s["opt"])
+        self.batches.load_state_dict(s["batches"])
+
+
+@torch.no_grad()
+def judge(model: nn.Module, images: torch.Tensor, threshold: float = 0.5) -> dict[str, float]:
+    """How digit-like are these images? The share the judge labels as some digit with probability > threshold,
+    and the mean probability of the most likely digit ("not a digit" counts against both)."""
+    model.eval()
+    p = F.softmax(model(images.float().cpu().clamp(0, 1)), 1)[:, :-1].max(1).values
+    return {"confident_share": (p > threshold).float().mean().item(), "mean_confidence": p.mean().item()}
+
+
+def pretrain(out=None, seconds: float = 8.0, seed: int = 0) -> dict:
+    """Train the shipped digit classifier (used as a judge by the VAE and GAN pages)."""
+    from .data import load
+
+    task = ClassifierTask(load("digits"), seed=seed, device="cpu")
+    Trainer(task).run(seconds=seconds)
+    ev = task.evaluate()
+    checkpoints.save(out or checkpoints.SHIPPED_DIR / "classifier_digits.pt", task.model, task.config, BUILDER, ev)
+    return ev
+
+
+def load_judge() -> nn.Module:
+    """The shipped digit classifier, in eval mode on the CPU."""
+    return checkpoints.load(checkpoints.shipped("classifier_digits"), expect_builder=BUILDER)[0]

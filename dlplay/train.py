@@ -1,0 +1,187 @@
+"""The one training engine every demo uses (pages, CLI, tests and benchmarks alike).
+
+A demo describes *what* one optimisation step is by writing a `Task`; the `Trainer` decides *how long* to run
+it (a step budget and/or a wall-clock budget), records metrics, can be stopped and resumed, and keeps the last
+good weights when the loss blows up.
+
+    task = MyTask(...)                       # owns model, optimiser, data and its own random generator
+    trainer = Trainer(task)
+    trainer.run(seconds=10, callback=print)  # metrics after every step
+    trainer.run(steps=100)                   # resumes where it stopped
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from typing import Any, Callable
+
+import torch
+
+from .errors import TrainingDiverged
+
+Metrics = dict[str, float]
+
+
+class Task:
+    """One optimisation problem. Subclasses implement `step()`; the rest is optional.
+
+    `step()` performs one update and returns its metrics (floats or 0-d tensors; the engine converts them only
+    when it records, so a step does not wait on the device). Draw batches from `self.generator`, never from the
+    global generator: then stopping and resuming gives exactly the same model as not stopping.
+    """
+
+    def step(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def evaluate(self) -> Metrics:
+        """Held-out metrics (e.g. test loss); called by the engine at the end of each run()."""
+        return {}
+
+    def state_dict(self) -> dict | None:
+        """Everything needed to roll back after a divergence (model and optimiser state); None disables it."""
+        return None
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class FunctionTask(Task):
+    """Wrap a plain `step()` function as a task (for tiny demos and tests)."""
+
+    def __init__(self, step: Callable[[], dict], evaluate: Callable[[], Metrics] | None = None):
+        self._step, self._evaluate = step, evaluate
+
+    def step(self):
+        return self._step()
+
+    def evaluate(self):
+        return self._evaluate() if self._evaluate else {}
+
+
+def _to_float(v) -> float:
+    return float(v.detach().item()) if isinstance(v, torch.Tensor) else float(v)
+
+
+class Trainer:
+    """Runs a Task under a step and/or time budget; history survives stops, so run() again resumes."""
+
+    def __init__(self, task: Task, *, record_every: int = 1, snapshot_seconds: float = 1.0):
+        self.task = task
+        self.record_every = max(1, int(record_every))
+        self.snapshot_seconds = snapshot_seconds
+        self.steps = 0          # optimisation steps taken so far, over all runs
+        self.seconds = 0.0      # time spent inside step(), over all runs
+        self.history: list[Metrics] = []   # one dict per recorded step, with 'step' and 'time'
+        self.last_eval: Metrics = {}
+        self.stopped_reason = ""
+        self._stop = threading.Event()
+        self._snapshot = None
+        self._snapshot_time = -math.inf
+
+    # -- control -------------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask a running run() to return after the current step (safe to call from another thread)."""
+        self._stop.set()
+
+    @property
+    def latest(self) -> Metrics:
+        return self.history[-1] if self.history else {}
+
+    def series(self, key: str) -> tuple[list[int], list[float]]:
+        """(steps, values) of one recorded metric, for plotting."""
+        pts = [(h["step"], h[key]) for h in self.history if key in h]
+        return [p[0] for p in pts], [p[1] for p in pts]
+
+    # -- the loop --------------------------------------------------------------------------------------------
+    def run(self, *, steps: int | None = None, seconds: float | None = None,
+            callback: Callable[["Trainer", Metrics], bool | None] | None = None,
+            evaluate: bool = True) -> "Trainer":
+        """Take steps until `steps` more were taken or `seconds` passed (whichever first) or stop() was called.
+
+        `callback(trainer, metrics)` runs after every recorded step; returning False stops the run.
+        Raises TrainingDiverged (after restoring the last good weights) if a metric becomes NaN or infinite.
+        """
+        if steps is None and seconds is None:
+            raise ValueError("give a step budget, a time budget, or both")
+        self._stop.clear()
+        self.stopped_reason = ""
+        start = time.perf_counter()
+        taken = 0
+        while True:
+            if steps is not None and taken >= steps:
+                self.stopped_reason = "step budget reached"
+                break
+            if seconds is not None and time.perf_counter() - start >= seconds:
+                self.stopped_reason = "time budget reached"
+                break
+            if self._stop.is_set():
+                self.stopped_reason = "stopped"
+                break
+            self._maybe_snapshot()
+            out = self.task.step()
+            taken += 1
+            self.steps += 1
+            if self.steps % self.record_every == 0 or (steps is not None and taken == steps):
+                m = {k: _to_float(v) for k, v in out.items()}
+                self._check_finite(m)
+                m["step"] = self.steps
+                m["time"] = self.seconds + time.perf_counter() - start
+                self.history.append(m)
+                if callback is not None and callback(self, m) is False:
+                    self.stopped_reason = "stopped"
+                    break
+        self.seconds += time.perf_counter() - start
+        if evaluate:
+            self.last_eval = {k: _to_float(v) for k, v in self.task.evaluate().items()}
+        return self
+
+    def _maybe_snapshot(self) -> None:
+        now = time.perf_counter()
+        if now - self._snapshot_time < self.snapshot_seconds:
+            return
+        state = self.task.state_dict()
+        if state is not None:
+            self._snapshot = copy.deepcopy(state)
+            self._snapshot_time = now
+
+    def _check_finite(self, m: Metrics) -> None:
+        bad = [k for k, v in m.items() if not math.isfinite(v)]
+        if not bad:
+            return
+        if self._snapshot is not None:
+            self.task.load_state_dict(copy.deepcopy(self._snapshot))
+        self.stopped_reason = "diverged"
+        raise TrainingDiverged(
+            f"Training stopped at step {self.steps}: {', '.join(bad)} became {m[bad[0]]} (not a finite number). "
+            "This usually means the learning rate is too high; lower it and train again. "
+            + ("The last good weights were kept." if self._snapshot is not None else ""))
+
+
+class Batches:
+    """Endless shuffled minibatch indices drawn from the task's own generator (epoch by epoch, no repeats within one)."""
+
+    def __init__(self, n: int, batch_size: int, generator: torch.Generator):
+        self.n, self.batch_size, self.generator = n, min(batch_size, n), generator
+        self._perm = torch.empty(0, dtype=torch.long)
+        self._pos = 0
+        self.epoch = 0
+
+    def next(self) -> torch.Tensor:
+        if self._pos + self.batch_size > len(self._perm):
+            self._perm = torch.randperm(self.n, generator=self.generator)
+            self._pos = 0
+            self.epoch += 1
+        idx = self._perm[self._pos:self._pos + self.batch_size]
+        self._pos += self.batch_size
+        return idx
+
+    def state_dict(self) -> dict:
+        return {"perm": self._perm.clone(), "pos": self._pos, "epoch": self.epoch,
+                "rng": self.generator.get_state()}
+
+    def load_state_dict(self, s: dict) -> None:
+        self._perm, self._pos, self.epoch = s["perm"].clone(), s["pos"], s["epoch"]
+        self.generator.set_state(s["rng"])

@@ -1,0 +1,121 @@
+"""The training panel every demo page reuses: seed, time budget, train / stop / reset, a progress bar and live
+metric curves. Training runs through dlplay.train.Trainer; the trainer lives in the user's own session state.
+
+The panel is a fragment: while it trains, only the panel (and the page's live view passed as `live`) redraws,
+in chunks of a fraction of a second, so Stop is answered quickly. When a run ends the whole page reruns once so
+every view shows the newly trained model.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import streamlit as st
+
+from .. import viz
+from ..errors import InputError
+from ..train import Task, Trainer
+
+
+def _state(key: str) -> dict:
+    ss = st.session_state
+    if f"{key}:panel" not in ss:
+        ss[f"{key}:panel"] = {"trainer": None, "config": None, "running": False, "target": 0.0, "error": "",
+                              "budget": 0.0}
+    return ss[f"{key}:panel"]
+
+
+def get_trainer(key: str) -> Trainer | None:
+    """The session's trainer for this panel, or None if the user has not trained yet."""
+    return _state(key)["trainer"]
+
+
+def training_panel(key: str, make_task: Callable[[int], Task], *, config: Any = None, seconds: float = 10.0,
+                   max_seconds: float = 120.0, panels: dict[str, list[str]] | None = None,
+                   live: Callable[[Trainer], None] | None = None, chunk: float = 0.25,
+                   record_every: int = 1, label: str = "Train") -> Trainer | None:
+    """Draw the panel; returns the session's Trainer (None before the first training).
+
+    make_task(seed) builds a fresh Task. `config` is anything comparable describing the settings the task
+    depends on: when it changes, the old trainer is discarded. `panels` maps plot titles to metric keys.
+    `live(trainer)` draws the page's own live view (e.g. reconstructions) after each chunk.
+    """
+    s = _state(key)
+    if s["trainer"] is not None and s["config"] != config:
+        s.update(trainer=None, running=False, error="")
+        st.toast("Settings changed: the next training starts from a fresh model.")
+
+    @st.fragment
+    def panel():
+        c = st.columns([1.2, 1.6, 1, 1, 1])
+        seed = c[0].number_input("Seed", 0, 2**31 - 1, 0, key=f"{key}:seed",
+                                 help="Same seed and settings give the same model.")
+        budget = c[1].slider("Seconds to train", 1.0, float(max_seconds), float(seconds), 1.0, key=f"{key}:budget")
+        tr = s["trainer"]
+        start = c[2].button(("Resume" if tr and tr.steps else label), key=f"{key}:start", type="primary",
+                            disabled=s["running"], width="stretch")
+        stop = c[3].button("Stop", key=f"{key}:stop", disabled=not s["running"], width="stretch")
+        reset = c[4].button("Reset", key=f"{key}:reset", width="stretch",
+                            help="Throw away the trained model and start again from the seed.")
+        if reset:
+            s.update(trainer=None, running=False, error="")
+        if stop:
+            s["running"] = False
+        if start:
+            try:
+                if s["trainer"] is None:
+                    s["trainer"] = Trainer(make_task(int(seed)), record_every=record_every)
+                    s["config"] = config
+            except InputError as e:
+                s["error"] = str(e)
+            else:
+                s.update(running=True, error="", target=s["trainer"].seconds + budget, budget=budget)
+        tr = s["trainer"]
+
+        bar = st.progress(0.0, text="Not trained yet: press Train." if tr is None else _status(tr, s))
+        chart = st.empty()
+        live_box = st.empty()
+        if s["error"]:
+            st.error(s["error"], icon="⚠️")
+
+        def draw():
+            if tr is None:
+                return
+            done = 1.0 - max(0.0, s["target"] - tr.seconds) / max(s["budget"], 1e-9) if s["running"] else 1.0
+            bar.progress(min(max(done, 0.0), 1.0), text=_status(tr, s))
+            if tr.history and panels:
+                s["draws"] = s.get("draws", 0) + 1  # element keys must be unique within one script run
+                chart.plotly_chart(viz.curve_panels(tr.history, panels), key=f"{key}:curves:{s['draws']}")
+            if live is not None:
+                with live_box.container():
+                    live(tr)
+
+        draw()
+        finished = False
+        while s["running"]:
+            left = s["target"] - tr.seconds
+            if left <= 0:
+                s["running"], finished = False, True
+                break
+            try:
+                tr.run(seconds=min(chunk, left), evaluate=False)
+            except InputError as e:  # TrainingDiverged included: last good weights are already restored
+                s.update(running=False, error=str(e))
+                finished = True
+                break
+            draw()
+            time.sleep(0.001)  # a yield point, so Stop and closed tabs are noticed between chunks
+        if finished:
+            tr.last_eval = tr.task.evaluate()
+            st.rerun()  # redraw the whole page with the trained model
+
+    panel()
+    return s["trainer"]
+
+
+def _status(tr: Trainer, s: dict) -> str:
+    head = "Training" if s["running"] else "Trained"
+    loss = next((f"{k} {v:.4g}" for k, v in tr.latest.items() if "loss" in k), "")
+    ev = ", ".join(f"{k} {v:.4g}" for k, v in tr.last_eval.items()) if not s["running"] else ""
+    return f"{head}: {tr.steps:,} steps in {tr.seconds:.1f} s. {loss}" + (f" | held-out: {ev}" if ev else "")

@@ -1,0 +1,90 @@
+"""Small shared widgets: the teaching header, error display, uploads and image grids with downloads."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Sequence
+
+import streamlit as st
+
+from .. import viz
+from ..data import read_image, read_text
+from ..device import describe_device, get_device
+from ..errors import InputError
+
+
+def page_header(title: str, idea: str, formula: str | None = None, try_list: Sequence[str] = ()) -> None:
+    """Title, two to four sentences on the idea, an optional formula and a 'what to try' list."""
+    st.title(title)
+    st.markdown(idea)
+    if formula:
+        st.latex(formula)
+    if try_list:
+        with st.expander("What to try", expanded=False):
+            st.markdown("\n".join(f"- {t}" for t in try_list))
+
+
+@st.cache_resource
+def _device_text() -> str:
+    try:
+        return describe_device(get_device())
+    except InputError as e:
+        return f"CPU (DLPLAY_DEVICE ignored: {e})"
+
+
+def device_badge() -> str:
+    text = _device_text()
+    st.caption(f"Computing on: **{text}**")
+    return text
+
+
+@contextlib.contextmanager
+def errors_shown():
+    """Show an InputError as a red box instead of a traceback; the rest of the page keeps working."""
+    try:
+        yield
+    except InputError as e:
+        st.error(str(e), icon="⚠️")
+
+
+def show_notes(notes: Sequence[str]) -> None:
+    for n in notes:
+        st.info(n, icon="ℹ️")
+
+
+def upload_image(label: str, key: str, min_side: int = 1, help: str | None = None):
+    """File uploader for images; returns an RGB PIL image or None. Problems are shown, never raised."""
+    f = st.file_uploader(label, type=["jpg", "jpeg", "png", "webp", "gif", "bmp"], key=key, help=help)
+    if f is None:
+        return None
+    notes: list[str] = []
+    try:
+        img = read_image(f.getvalue(), min_side=min_side, notes=notes)
+    except InputError as e:
+        st.error(f"{f.name}: {e}", icon="⚠️")
+        return None
+    show_notes(notes)
+    return img
+
+
+def upload_text(label: str, key: str, types=("txt",)) -> str | None:
+    f = st.file_uploader(label, type=list(types), key=key)
+    if f is None:
+        return None
+    try:
+        return read_text(f.getvalue())
+    except InputError as e:
+        st.error(f"{f.name}: {e}", icon="⚠️")
+        return None
+
+
+def image_grid(images, *, key: str, ncols: int = 8, titles: Sequence[str] | None = None, title: str | None = None,
+               caption: str | None = None, download_name: str = "images.png") -> None:
+    """Show images as one plotly figure with a PNG download of the same grid."""
+    st.plotly_chart(viz.image_grid(images, ncols=ncols, titles=titles, title=title), key=f"{key}:fig",
+                    config={"displayModeBar": False})
+    c1, c2 = st.columns([3, 1])
+    if caption:
+        c1.caption(caption)
+    c2.download_button("Download PNG", viz.to_png(images, ncols), file_name=download_name, mime="image/png",
+                       key=f"{key}:png", on_click="ignore")
