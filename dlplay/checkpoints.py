@@ -96,7 +96,7 @@ def shipped(name: str) -> Path:
     """Path of a checkpoint shipped with dlplay, e.g. shipped('autoencoder_deep_digits')."""
     p = SHIPPED_DIR / f"{name}.pt"
     if not p.exists():
-        raise InputError(f"The shipped checkpoint {name!r} is missing; re-create it with `python -m dlplay pretrain {name}`.")
+        raise InputError(f"The shipped checkpoint {name!r} is missing; re-create it with `python -m dlplay pretrain`.")
     return p
 
 

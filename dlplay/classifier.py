@@ -98,15 +98,34 @@ def judge(model: nn.Module, images: torch.Tensor, threshold: float = 0.5) -> dic
     return {"confident_share": (p > threshold).float().mean().item(), "mean_confidence": p.mean().item()}
 
 
-def pretrain(out=None, seconds: float = 8.0, seed: int = 0) -> dict:
+def pretrain(out_dir=None, seconds: float = 8.0, seed: int = 0) -> dict:
     """Train the shipped digit classifier (used as a judge by the VAE and GAN pages)."""
+    from pathlib import Path
+
     from .data import load
 
     task = ClassifierTask(load("digits"), seed=seed, device="cpu")
     Trainer(task).run(seconds=seconds)
     ev = task.evaluate()
-    checkpoints.save(out or checkpoints.SHIPPED_DIR / "classifier_digits.pt", task.model, task.config, BUILDER, ev)
+    checkpoints.save(Path(out_dir or checkpoints.SHIPPED_DIR) / "classifier_digits.pt", task.model, task.config,
+                     BUILDER, ev)
     return ev
+
+
+def cli_args(command, parser) -> None:
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--hidden", type=int, default=128)
+
+
+def cli_run(command, args) -> dict:
+    from .data import load
+
+    task = ClassifierTask(load(args.dataset), hidden=args.hidden, seed=args.seed, device=args.device)
+    tr = Trainer(task).run(seconds=args.seconds)
+    if args.out:
+        checkpoints.save(args.out, task.model, task.config, BUILDER, tr.last_eval)
+    return {"dataset": args.dataset, "steps": tr.steps, "seconds": round(tr.seconds, 3), **tr.last_eval}
 
 
 def load_judge() -> nn.Module:

@@ -1,0 +1,64 @@
+"""Foundation rows: server cold start, each page's first render in AppTest, the engine's overhead."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from bench.server import ROOT, Server
+
+
+def _cold_start() -> dict:
+    with Server() as s:
+        return {"what": "server cold start until home page answers", "dlplay": s.startup_seconds, "unit": "s",
+                "note": "streamlit run app.py, fresh process"}
+
+
+def _first_renders() -> list[dict]:
+    from streamlit.testing.v1 import AppTest
+
+    from dlplay import catalogue
+
+    rows = []
+    for path, title in [(ROOT / "app.py", "home")] + [(d.path, d.title) for d in catalogue.available()]:
+        t0 = time.perf_counter()
+        at = AppTest.from_file(str(path), default_timeout=120).run()
+        rows.append({"what": f"first render in AppTest: {title}", "dlplay": time.perf_counter() - t0, "unit": "s",
+                     "note": "exception!" if at.exception else ""})
+    return rows
+
+
+def _engine_overhead(quick: bool) -> dict:
+    """Trainer.run against a bare loop over the same model and batches: the engine should cost ~nothing."""
+    from dlplay.train import FunctionTask, Trainer
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 64))
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    x = torch.randn(128, 64)
+
+    def step():
+        loss = ((model(x) - x) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss": loss}
+
+    n = 300 if quick else 3000
+    for _ in range(20):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        step()
+    bare = n / (time.perf_counter() - t0)
+    tr = Trainer(FunctionTask(step))
+    t0 = time.perf_counter()
+    tr.run(steps=n)
+    eng = n / (time.perf_counter() - t0)
+    return {"what": "engine steps/s, 64-256-64 MLP, batch 128", "dlplay": eng, "baseline": bare,
+            "baseline_name": "bare loop", "unit": "steps/s"}
+
+
+def rows(quick: bool) -> list[dict]:
+    return [_cold_start(), *_first_renders(), _engine_overhead(quick)]
