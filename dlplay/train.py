@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import torch
 
+from . import limits
 from .errors import TrainingDiverged
 
 Metrics = dict[str, float]
@@ -103,9 +104,12 @@ class Trainer:
 
         `callback(trainer, metrics)` runs after every recorded step; returning False stops the run.
         Raises TrainingDiverged (after restoring the last good weights) if a metric becomes NaN or infinite.
+        No run lasts longer than limits.MAX_RUN_SECONDS ($DLPLAY_MAX_RUN_SECONDS), whatever the budget says.
         """
         if steps is None and seconds is None:
             raise ValueError("give a step budget, a time budget, or both")
+        capped = seconds is None or seconds > limits.MAX_RUN_SECONDS
+        seconds = min(seconds if seconds is not None else math.inf, limits.MAX_RUN_SECONDS)
         self._stop.clear()
         self.stopped_reason = ""
         start = time.perf_counter()
@@ -114,8 +118,9 @@ class Trainer:
             if steps is not None and taken >= steps:
                 self.stopped_reason = "step budget reached"
                 break
-            if seconds is not None and time.perf_counter() - start >= seconds:
-                self.stopped_reason = "time budget reached"
+            if time.perf_counter() - start >= seconds:
+                self.stopped_reason = (f"stopped at the {limits.MAX_RUN_SECONDS:g} s limit of one run "
+                                       "(weights kept)" if capped else "time budget reached")
                 break
             if self._stop.is_set():
                 self.stopped_reason = "stopped"

@@ -12,8 +12,10 @@ import time
 from typing import Any, Callable
 
 import streamlit as st
+import torch
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-from .. import viz
+from .. import limits, slots, viz
 from ..errors import InputError
 from ..train import Task, Trainer
 
@@ -42,8 +44,12 @@ def training_panel(key: str, make_task: Callable[[int], Task], *, config: Any = 
     `live(trainer)` draws the page's own live view (e.g. reconstructions) after each chunk.
     """
     s = _state(key)
+    max_seconds = min(float(max_seconds), limits.MAX_RUN_SECONDS)
+    seconds = min(float(seconds), max_seconds)
     if s["trainer"] is not None and s["config"] != config:
-        s.update(trainer=None, running=False, error="")
+        if s.get("ticket") is not None:
+            slots.pool().release(s["ticket"])
+        s.update(trainer=None, running=False, error="", ticket=None)
         st.toast("Settings changed: the next training starts from a fresh model.")
 
     @st.fragment
@@ -59,9 +65,14 @@ def training_panel(key: str, make_task: Callable[[int], Task], *, config: Any = 
         reset = c[4].button("Reset", key=f"{key}:reset", width="stretch",
                             help="Throw away the trained model and start again from the seed.")
         if reset:
-            s.update(trainer=None, running=False, error="")
+            if s.get("ticket") is not None:
+                slots.pool().release(s["ticket"])
+            s.update(trainer=None, running=False, error="", ticket=None)
         if stop:
             s["running"] = False
+            if s.get("ticket") is not None:
+                slots.pool().release(s["ticket"])
+                s["ticket"] = None
         if start:
             try:
                 if s["trainer"] is None:
@@ -92,26 +103,60 @@ def training_panel(key: str, make_task: Callable[[int], Task], *, config: Any = 
                     live(tr)
 
         draw()
-        finished = False
+        if s["running"]:
+            _train_in_a_slot(s, tr, bar, draw, chunk)
+
+    panel()
+    return s["trainer"]
+
+
+def _train_in_a_slot(s: dict, tr: Trainer, bar, draw, chunk: float) -> None:
+    """Train in chunks while holding one of the process's training slots (queueing for one first).
+
+    The ticket survives reruns (a slider moved mid-training keeps the user's place); it is released when the run
+    ends, and at once when the session stops (tab closed). A ticket nobody touches for a few seconds (the user
+    went to another page) is dropped by the pool itself.
+    """
+    pool = slots.pool()
+    if s.get("ticket") is None or not pool.touch(s["ticket"]):
+        s["ticket"] = pool.join()
+    ticket = s["ticket"]
+    finished = False
+    try:
         while s["running"]:
+            if not pool.wait(ticket, 0.0):
+                ahead = pool.ahead(ticket)
+                if ahead == 0 and not pool.touch(ticket):  # dropped as stale while we were away: line up again
+                    ticket = s["ticket"] = pool.join()
+                    continue
+                bar.progress(0.0, text=f"Waiting for a free training slot: {ahead} ahead of you "
+                                       f"({pool.capacity} runs train at once on this machine).")
+                pool.wait(ticket, 0.3)
+                continue
             left = s["target"] - tr.seconds
             if left <= 0:
                 s["running"], finished = False, True
                 break
             try:
+                torch.set_num_threads(slots.threads_per_run(pool.busy))
                 tr.run(seconds=min(chunk, left), evaluate=False)
             except InputError as e:  # TrainingDiverged included: last good weights are already restored
                 s.update(running=False, error=str(e))
                 finished = True
                 break
+            pool.touch(ticket)
             draw()
             time.sleep(0.001)  # a yield point, so Stop and closed tabs are noticed between chunks
-        if finished:
-            tr.last_eval = tr.task.evaluate()
-            st.rerun()  # redraw the whole page with the trained model
-
-    panel()
-    return s["trainer"]
+    except StopException:
+        # The session is going away (tab closed, server stopping): free the slot and the model's memory now.
+        pool.release(ticket)
+        s.update(ticket=None, running=False, trainer=None)
+        raise
+    if finished:
+        pool.release(ticket)
+        s["ticket"] = None
+        tr.last_eval = tr.task.evaluate()
+        st.rerun()  # redraw the whole page with the trained model
 
 
 def _status(tr: Trainer, s: dict) -> str:
