@@ -1,0 +1,194 @@
+"""A lecture hall at once: N students open a demo page in real headless Chromium tabs and press Train at the same
+moment, while a separate client polls the server's health endpoint and home page.
+
+    python bench/load.py                 # 10 sessions (this 2-core machine); --sessions 40 on a bigger one
+    python bench/load.py --page gan --sessions 20 --settle 60
+
+Reports sessions completed / failed, p50 / p95 of health and home-page response times during the load, peak
+server memory (RSS), and whether memory returned to within 10% of its pre-load value `--settle` seconds after
+every tab closed. The last line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.server import Server  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+def _rss_mb(pid: int) -> float:
+    import psutil
+
+    p = psutil.Process(pid)
+    return (p.memory_info().rss + sum(c.memory_info().rss for c in p.children(recursive=True))) / 2**20
+
+
+class Poller(threading.Thread):
+    """Polls /_stcore/health and / every `every` seconds, recording latencies and the server's RSS."""
+
+    def __init__(self, url: str, pid: int, every: float = 0.2):
+        super().__init__(daemon=True)
+        self.url, self.pid, self.every = url, pid, every
+        self.health: list[float] = []
+        self.home: list[float] = []
+        self.failures = 0
+        self.peak_rss = 0.0
+        self.running = True
+
+    def _get(self, path: str) -> float | None:
+        t0 = time.perf_counter()
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as r:
+                r.read()
+                return time.perf_counter() - t0 if r.status == 200 else None
+        except OSError:
+            return None
+
+    def run(self):
+        while self.running:
+            for path, out in (("/_stcore/health", self.health), ("/", self.home)):
+                dt = self._get(path)
+                if dt is None:
+                    self.failures += 1
+                else:
+                    out.append(dt)
+            self.peak_rss = max(self.peak_rss, _rss_mb(self.pid))
+            time.sleep(self.every)
+
+
+def _pct(xs: list[float], q: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+async def _session(browser, url: str, page_path: str, go: asyncio.Event, timeout_s: float, log: dict):
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        t0 = time.perf_counter()
+        await page.goto(f"{url}/{page_path}", timeout=timeout_s * 1000)
+        train = page.get_by_role("button", name=re.compile(r"^(Train|Resume)")).first
+        await train.wait_for(timeout=timeout_s * 1000)
+        log["open_s"] = time.perf_counter() - t0
+        await go.wait()  # everyone presses Train at the same moment
+        t1 = time.perf_counter()
+        await train.click()
+        saw_queue = False
+        deadline = time.perf_counter() + timeout_s
+        while time.perf_counter() < deadline:
+            if await page.get_by_text("Waiting for a free training slot").count():
+                saw_queue = True
+            if await page.get_by_text(re.compile(r"^Trained: ")).count():
+                break
+            await asyncio.sleep(0.25)
+        else:
+            raise TimeoutError("training did not finish")
+        log["train_s"] = time.perf_counter() - t1
+        log["queued"] = saw_queue
+        if await page.locator('[data-testid="stException"]').count():
+            raise RuntimeError(await page.locator('[data-testid="stException"]').first.inner_text())
+        if errors:
+            raise RuntimeError(errors[0])
+        log["ok"] = True
+    except Exception as e:  # noqa: BLE001 - a failed session is a result, not a crash of the benchmark
+        log["ok"] = False
+        log["error"] = f"{type(e).__name__}: {str(e)[:200]}"
+    finally:
+        await ctx.close()
+
+
+async def _drive(url: str, sessions: int, page_path: str, timeout_s: float) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        go = asyncio.Event()
+        logs = [{"session": i} for i in range(sessions)]
+        tasks = [asyncio.create_task(_session(browser, url, page_path, go, timeout_s, logs[i]))
+                 for i in range(sessions)]
+        # Release the button presses once every tab has opened its page (or after a timeout).
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < timeout_s and sum("open_s" in g or "ok" in g for g in logs) < sessions:
+            await asyncio.sleep(0.1)
+        go.set()
+        await asyncio.gather(*tasks)
+        await browser.close()
+    return logs
+
+
+def run(sessions: int = 10, page: str = "datasets", settle: float = 60.0, timeout_s: float = 300.0,
+        verbose: bool = True) -> dict:
+    say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if verbose else (lambda *a: None)
+    with Server() as server:
+        say(f"server up in {server.startup_seconds:.1f} s at {server.url}")
+        pid = server.proc.pid
+        say("warm-up session (loads the shared datasets and models once) ...")
+        warm = asyncio.run(_drive(server.url, 1, page, timeout_s))
+        time.sleep(3)
+        rss_before = _rss_mb(pid)
+        poller = Poller(server.url, pid)
+        poller.start()
+        say(f"pre-load RSS {rss_before:.0f} MB; {sessions} sessions open {page!r} and press Train together ...")
+        t0 = time.perf_counter()
+        logs = asyncio.run(_drive(server.url, sessions, page, timeout_s))
+        wall = time.perf_counter() - t0
+        say(f"load done in {wall:.1f} s; tabs closed; waiting {settle:.0f} s for memory to settle ...")
+        time.sleep(settle)
+        poller.running = False
+        poller.join()
+        rss_after = _rss_mb(pid)
+    ok = [g for g in logs if g.get("ok")]
+    result = {
+        "sessions": sessions, "page": page, "completed": len(ok), "failed": sessions - len(ok),
+        "failures": [g.get("error") for g in logs if not g.get("ok")],
+        "warmup_ok": bool(warm and warm[0].get("ok")),
+        "queued_sessions": sum(bool(g.get("queued")) for g in ok),
+        "load_wall_s": round(wall, 2),
+        "open_page_s_p50": _pct([g["open_s"] for g in logs if "open_s" in g], 0.5),
+        "train_s_p50": _pct([g["train_s"] for g in ok], 0.5), "train_s_max": max([g["train_s"] for g in ok], default=None),
+        "health_p50_s": _pct(poller.health, 0.5), "health_p95_s": _pct(poller.health, 0.95),
+        "home_p50_s": _pct(poller.home, 0.5), "home_p95_s": _pct(poller.home, 0.95),
+        "poll_failures": poller.failures, "polls": len(poller.health),
+        "rss_before_mb": round(rss_before, 1), "rss_peak_mb": round(max(poller.peak_rss, rss_before), 1),
+        "rss_after_settle_mb": round(rss_after, 1), "settle_s": settle,
+        "memory_returned_within_10pct": rss_after <= 1.10 * rss_before,
+    }
+    return result
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sessions", type=int, default=10)
+    ap.add_argument("--page", default="datasets", help="url path of the demo page each session trains on")
+    ap.add_argument("--settle", type=float, default=60.0, help="seconds to wait after the tabs close")
+    ap.add_argument("--timeout", type=float, default=300.0)
+    a = ap.parse_args(argv)
+    r = run(a.sessions, a.page, a.settle, a.timeout)
+    for k, v in r.items():
+        print(f"{k:>30}: {v:.3f}" if isinstance(v, float) else f"{k:>30}: {v}")
+    print(json.dumps(r))
+    return 0 if r["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
