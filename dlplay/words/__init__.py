@@ -1,0 +1,188 @@
+"""Words: text as tokens, bag of words, a linear sentiment classifier, and word2vec built from its two matrices.
+
+    from dlplay import words
+    docs = words.corpus("wiki")                              # documents of tokens, offline (gensim's package data)
+    task = words.Word2VecTask(docs, epochs=1)               # skip-gram with negative sampling, plain PyTorch
+    Trainer(task).run(steps=task.total_steps)
+    words.nearest(task.vocab.words, task.vectors(), "king")
+    vocab, vectors = words.shipped_vectors()                # the model this project trained and ships
+
+`text` holds tokenising, bag of words and the classifier; `word2vec` the model, its three output layers, training,
+evaluation and the gensim baseline; `figures` the plotly figures.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import checkpoints
+from ..errors import InputError
+from .text import (CORPORA, bag_of_words, close_words, corpus, corpus_from_text, filtering_steps, fit_sentiment,
+                   sentiment_data, tokenize)
+from .word2vec import (ARCHS, LOSSES, Vocab, Word2Vec, Word2VecTask, WordVectors, analogies, analogy, build_model,
+                       build_vectors, build_vocab, evaluate_vectors, huffman_tree, negative_sampling_loss, nearest,
+                       one_hot_identity, softmax_cost, train_gensim, wordsim)
+
+VECTORS_BUILDER = "dlplay.words:build_vectors"
+SHIPPED = "word2vec_wiki"
+SHIPPED_WORDS = 6000          # the shipped file keeps the 6,000 most frequent words (float16): about 1.2 MB
+MAX_VECTOR_FILE_WORDS = 200_000
+
+__all__ = ["CORPORA", "ARCHS", "LOSSES", "Vocab", "Word2Vec", "Word2VecTask", "WordVectors", "analogies", "analogy",
+           "bag_of_words", "build_model", "build_vectors", "build_vocab", "close_words", "corpus",
+           "corpus_from_text", "evaluate_vectors", "filtering_steps", "fit_sentiment", "huffman_tree",
+           "negative_sampling_loss", "nearest", "one_hot_identity", "sentiment_data", "shipped_vectors",
+           "shipped_info", "softmax_cost", "tokenize", "train_gensim", "wordsim", "to_word2vec_text",
+           "read_word2vec_text"]
+
+
+# -- the shipped vectors ---------------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _shipped():
+    model, config, extra = checkpoints.load(checkpoints.shipped(SHIPPED), expect_builder=VECTORS_BUILDER)
+    return extra["words"], model.W_in.detach().numpy().astype(np.float32), extra
+
+
+def shipped_vectors() -> tuple[list[str], np.ndarray]:
+    """(words, vectors (n, d)) of the word2vec model dlplay trained on the Wikipedia sample and ships (cached)."""
+    words, vectors, _ = _shipped()
+    return list(words), vectors
+
+
+def shipped_info() -> dict:
+    """What the shipped model was trained with and its scores (settings, wordsim, the softmax-cost timings)."""
+    return {k: v for k, v in _shipped()[2].items() if k != "words"}
+
+
+# -- word2vec text format ---------------------------------------------------------------------------------------------
+def to_word2vec_text(words: list[str], vectors: np.ndarray) -> bytes:
+    """The classic word2vec text format: a header 'count dimension', then one 'word v1 v2 ...' line per word."""
+    out = io.StringIO()
+    out.write(f"{len(words)} {vectors.shape[1]}\n")
+    for w, v in zip(words, vectors):
+        out.write(w + " " + " ".join(f"{x:.5f}" for x in v) + "\n")
+    return out.getvalue().encode("utf-8")
+
+
+def read_word2vec_text(data: bytes) -> tuple[list[str], np.ndarray]:
+    """Read vectors in word2vec text format (with or without the header line), or raise InputError saying why not."""
+    from ..data import read_text
+
+    lines = read_text(data, what="vector file").splitlines()
+    first = lines[0].split()
+    if len(first) == 2 and all(p.isdigit() for p in first):
+        lines = lines[1:]
+    if len(lines) > MAX_VECTOR_FILE_WORDS:
+        raise InputError(f"The vector file has {len(lines):,} words; the limit is {MAX_VECTOR_FILE_WORDS:,}.")
+    words, rows, dim = [], [], None
+    for n, line in enumerate(lines, 1):
+        parts = line.rstrip().split(" ")
+        if not line.strip():
+            continue
+        try:
+            v = [float(x) for x in parts[1:]]
+        except ValueError:
+            raise InputError(f"Line {n} of the vector file is not 'word number number ...'.") from None
+        if dim is None:
+            dim = len(v)
+            if dim < 1:
+                raise InputError(f"Line {n} of the vector file has a word but no numbers.")
+        if len(v) != dim:
+            raise InputError(f"Line {n} of the vector file has {len(v)} numbers; the lines before have {dim}.")
+        words.append(parts[0].lower())
+        rows.append(v)
+    if len(words) < 2:
+        raise InputError("The vector file holds fewer than 2 words.")
+    vectors = np.array(rows, np.float32)
+    if not np.isfinite(vectors).all():
+        raise InputError("The vector file contains numbers that are not finite (nan or inf).")
+    return words, vectors
+
+
+# -- pretrain, CLI ---------------------------------------------------------------------------------------------------
+PRETRAIN_SETTINGS = dict(arch="skipgram", loss="negative", dim=100, window=5, negative=5, min_count=5, epochs=5)
+
+
+def pretrain(out_dir=None, seed: int = 0) -> dict:
+    """Train the shipped model: skip-gram with negative sampling on the Wikipedia sample, 5 epochs (a step budget,
+    so the result does not depend on the machine's speed); keep the first matrix for the 6,000 most frequent words."""
+    from ..train import Trainer
+
+    torch.manual_seed(seed)
+    task = Word2VecTask(corpus("wiki"), seed=seed, device="cpu", **PRETRAIN_SETTINGS)
+    tr = Trainer(task, record_every=50).run(steps=task.total_steps)
+    words, W = task.vocab.words, task.vectors()
+    ev = evaluate_vectors(words, W)
+    cost = softmax_cost(repeats=2)
+    small = build_vectors(min(SHIPPED_WORDS, len(words)), W.shape[1])
+    small.W_in.data = torch.from_numpy(W[:SHIPPED_WORDS].copy()).half()   # float16 halves the file
+    extra = {"words": words[:SHIPPED_WORDS], "settings": {"corpus": "wiki", **PRETRAIN_SETTINGS, "seed": seed},
+             "vocab_trained": len(words), "tokens": task.raw_tokens, "seconds": round(tr.seconds, 2),
+             "words_per_second": round(task.raw_tokens * task.epochs / tr.seconds), **ev, "softmax_cost": cost}
+    checkpoints.save(Path(out_dir or checkpoints.SHIPPED_DIR) / f"{SHIPPED}.pt", small,
+                     {"vocab_size": small.W_in.shape[0], "dim": W.shape[1]}, VECTORS_BUILDER, extra)
+    _shipped.cache_clear()
+    return {k: v for k, v in extra.items() if k not in ("words", "softmax_cost")}
+
+
+def _docs(name: str):
+    if Path(name).suffix == ".txt" and name not in CORPORA:
+        from ..data import read_text
+
+        p = Path(name)
+        if not p.is_file():
+            raise InputError(f"No text file at {name}.")
+        return corpus_from_text(read_text(p.read_bytes()))
+    return corpus(name)
+
+
+def cli_args(command: str, parser) -> None:
+    if command == "corpus":
+        parser.add_argument("name", choices=list(CORPORA), help="which built-in corpus")
+        return
+    parser.add_argument("--corpus", default="wiki", help=f"{', '.join(CORPORA)} or a path to a UTF-8 .txt file")
+    parser.add_argument("--arch", default="skipgram", choices=ARCHS)
+    parser.add_argument("--loss", default="negative", choices=LOSSES)
+    parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--window", type=int, default=5)
+    parser.add_argument("--negative", type=int, default=5)
+    parser.add_argument("--min-count", type=int, default=5)
+    parser.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (0 = off)")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--gensim", action="store_true", help="also train gensim's Word2Vec (2 workers) and report it")
+
+
+def cli_run(command: str, args) -> dict:
+    from ..train import Trainer
+
+    if command == "corpus":
+        docs = corpus(args.name)
+        text = "\n".join(" ".join(d) for d in docs) + "\n"
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+        else:
+            print(text, end="")
+        return {"corpus": args.name, "documents": len(docs), "tokens": sum(map(len, docs)), "out": args.out}
+    docs = _docs(args.corpus)
+    settings = dict(arch=args.arch, loss=args.loss, dim=args.dim, window=args.window, negative=args.negative,
+                    min_count=args.min_count, sample=args.sample, epochs=args.epochs)
+    task = Word2VecTask(docs, seed=args.seed, device=args.device, **settings)
+    tr = Trainer(task, record_every=50).run(steps=task.total_steps)
+    words, W = task.vocab.words, task.vectors()
+    if args.out:
+        Path(args.out).write_bytes(to_word2vec_text(words, W))
+    ev = evaluate_vectors(words, W)
+    out = {"corpus": args.corpus, **settings, "tokens": task.raw_tokens, "vocab": len(words),
+           "seconds": round(tr.seconds, 3), "words_per_second": round(task.raw_tokens * task.epochs / tr.seconds),
+           "final_loss": tr.history[-1]["loss"], **ev}
+    if args.gensim:
+        g = train_gensim(docs, seed=args.seed, **settings)
+        gev = evaluate_vectors(g["words"], g["vectors"])
+        out.update(gensim_seconds=round(g["seconds"], 3), gensim_words_per_second=round(g["words_per_second"]),
+                   **{f"gensim_{k}": v for k, v in gev.items()})
+    return out

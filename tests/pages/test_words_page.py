@@ -1,0 +1,31 @@
+"""The Words page: opens on the shipped model, reacts to sentences and words, trains word2vec briefly."""
+
+from streamlit.testing.v1 import AppTest
+
+
+def _page(root):
+    return AppTest.from_file(str(root / "pages" / "words.py"), default_timeout=180).run()
+
+
+def test_words_page_opens_and_reacts(root):
+    at = _page(root)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    text = " ".join(m.value for m in at.markdown)
+    assert "same bag-of-words vector" in text
+    assert any("Majority" in m.label for m in at.metric)
+    at.text_input(key="words:s2").set_value("a cat bit the man").run()
+    assert "different bag-of-words vectors" in " ".join(m.value for m in at.markdown)
+    at.text_input(key="words:query").set_value("frnace").run()
+    assert any("not in the vocabulary" in e.value for e in at.error)
+
+
+def test_words_page_trains_word2vec(root):
+    at = _page(root)
+    at.selectbox(key="words:corpus").select("lee").run()
+    at.select_slider(key="words:dim").set_value(25).run()
+    at.slider(key="words:w2v:budget").set_value(2.0)
+    at.button(key="words:w2v:start").click().run()
+    assert not at.exception, at.exception
+    assert any("your model" in str(o) for o in at.radio(key="words:which").options)
+    assert any(b.label.startswith("Download your vectors") for b in at.get("download_button"))

@@ -1,0 +1,144 @@
+"""Words: tokenising, bag of words, the sentiment classifier, word2vec's matrices, losses, Huffman tree, training."""
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from dlplay import words as W
+from dlplay.errors import InputError
+from dlplay.train import Trainer
+
+
+def test_tokenize_filters_and_bag_of_words_ignores_order():
+    assert W.tokenize("The dog, 3 cats & THE man's hat!") == ["the", "dog", "cats", "the", "man's", "hat"]
+    assert "the" not in W.tokenize("the dog bit the man", drop_stop_words=True)
+    vocab, x = W.bag_of_words(["the dog bit the man", "The man bit the dog."])
+    assert np.array_equal(x[0], x[1]) and x[0][vocab.index("the")] == 2
+    _, y = W.bag_of_words(["the dog bit the man", "a dog bit a man"])
+    assert not np.array_equal(y[0], y[1])
+    with pytest.raises(InputError):
+        W.bag_of_words(["123 !!", "..."])
+
+
+def test_sentiment_classifier_beats_majority_and_explains():
+    sm = W.fit_sentiment("counts")
+    assert sm.majority_accuracy == pytest.approx(0.5, abs=0.05)
+    assert sm.cv_accuracy > sm.majority_accuracy + 0.05
+    pos, neg = sm.top_words(10)
+    assert pos[0][1] > 0 > neg[0][1]
+    good = sm.explain(f"{pos[0][0]} {pos[1][0]} {pos[2][0]}")
+    bad = sm.explain(f"{neg[0][0]} {neg[1][0]} {neg[2][0]}")
+    assert good["p_positive"] > 0.5 > bad["p_positive"]
+    assert sm.explain("zzzqqq film")["unknown"] == ["zzzqqq"]
+    with pytest.raises(InputError):
+        sm.explain("  42 ")
+
+
+def test_one_hot_times_W_is_a_row():
+    Wm = torch.randn(50, 7)
+    prod, row, diff = W.one_hot_identity(Wm, 13)
+    assert diff == 0.0 and torch.equal(prod, Wm[13])
+
+
+def test_negative_sampling_loss_by_hand():
+    h = torch.tensor([[1.0, 2.0]])
+    u_pos = torch.tensor([[0.5, -0.25]])          # u.h = 0
+    u_neg = torch.tensor([[[1.0, 0.0], [0.0, -1.0]]])   # u.h = 1 and -2
+    sig = lambda x: 1 / (1 + math.exp(-x))
+    expected = -math.log(sig(0.0)) - math.log(sig(-1.0)) - math.log(sig(2.0))
+    assert W.negative_sampling_loss(h, u_pos, u_neg).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_huffman_tree_codes_are_prefix_free_and_short_for_frequent_words():
+    counts = [50, 20, 15, 10, 3, 2]
+    codes, points = W.huffman_tree(counts)
+    strs = ["".join(map(str, c)) for c in codes]
+    assert len(set(strs)) == len(counts)
+    assert not any(a != b and b.startswith(a) for a in strs for b in strs)     # prefix-free
+    assert len(codes[0]) <= len(codes[-1])                                      # frequent = shorter
+    assert all(0 <= p < len(counts) - 1 for pt in points for p in pt)          # V - 1 inner nodes
+    assert all(pt[0] == points[0][0] for pt in points)                          # one root
+    assert sum(2.0 ** -len(c) for c in codes) == pytest.approx(1.0)             # a full binary tree (Kraft)
+
+
+def _small_docs():
+    return W.corpus("lee")
+
+
+@pytest.mark.parametrize("loss,arch", [("negative", "skipgram"), ("hierarchical", "cbow"), ("softmax", "skipgram")])
+def test_short_training_loss_falls(loss, arch):
+    task = W.Word2VecTask(_small_docs(), loss=loss, arch=arch, dim=20, epochs=2, min_count=5, batch_words=1000,
+                          seed=0, device="cpu")
+    tr = Trainer(task).run(steps=task.total_steps if loss != "softmax" else 25)
+    losses = [h["loss"] for h in tr.history]
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
+
+
+def test_trained_neighbours_are_not_trivial_and_resume_is_exact():
+    docs = _small_docs()
+    task = W.Word2VecTask(docs, dim=30, epochs=5, seed=1, device="cpu")
+    Trainer(task).run(steps=task.total_steps)
+    nn = W.nearest(task.vocab.words, task.vectors(), "police", 10)
+    assert "police" not in [w for w, _ in nn] and nn[0][1] > nn[-1][1]
+    # the neighbours of a frequent word are related, not a random draw: compare with an untrained model's
+    fresh = W.Word2VecTask(docs, dim=30, epochs=5, seed=1, device="cpu")
+    ws_trained = W.wordsim(task.vocab.words, task.vectors())
+    assert ws_trained["pairs"] > 20
+    related = {"officers", "police", "man", "arrested", "investigation", "said", "told", "security", "people",
+               "killed", "officer", "attack", "yesterday", "claims", "australian", "federal", "charged"}
+    assert len(related & {w for w, _ in nn}) >= 1
+    a = W.Word2VecTask(docs, dim=10, epochs=1, seed=3, device="cpu")
+    b = W.Word2VecTask(docs, dim=10, epochs=1, seed=3, device="cpu")
+    ta, tb = Trainer(a), Trainer(b)
+    ta.run(steps=6)
+    tb.run(steps=3)
+    tb.run(steps=3)
+    assert torch.equal(a.model.W_in, b.model.W_in)
+    assert fresh.vectors().std() < task.vectors().std()
+
+
+def test_bad_inputs_are_input_errors():
+    with pytest.raises(InputError, match="empty"):
+        W.corpus_from_text("   \n ")
+    with pytest.raises(InputError, match="no words"):
+        W.corpus_from_text("123 456 !!!")
+    tiny = W.corpus_from_text("a b c a b c a b c")
+    with pytest.raises(InputError, match="window"):
+        W.Word2VecTask(tiny, window=5, min_count=1)
+    with pytest.raises(InputError, match="negatives"):
+        W.Word2VecTask(W.corpus_from_text("a b c d e f g " * 5), window=2, negative=10, min_count=1)
+    with pytest.raises(InputError, match="out of range"):
+        W.Word2VecTask(tiny, dim=100_000)
+    with pytest.raises(InputError, match="Close words"):
+        W.nearest(["house", "mouse", "horse"], np.eye(3), "hous")
+    with pytest.raises(InputError):
+        W.read_word2vec_text(b"\xff\xfe\x00binary")
+    with pytest.raises(InputError, match="Line 3"):
+        W.read_word2vec_text(b"2 2\na 1 2\nb 1 2 3\n")
+
+
+def test_word2vec_text_format_roundtrip():
+    words, vecs = ["king", "queen", "man"], np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    w2, v2 = W.read_word2vec_text(W.to_word2vec_text(words, vecs))
+    assert w2 == words and np.allclose(v2, vecs, atol=1e-4)
+
+
+def test_shipped_vectors_are_meaningful():
+    words, vecs = W.shipped_vectors()
+    assert len(words) == vecs.shape[0] >= 1000 and vecs.shape[1] >= 50
+    assert W.shipped_vectors()[1] is vecs or np.array_equal(W.shipped_vectors()[1], vecs)
+    ev = W.wordsim(words, vecs)
+    assert ev["spearman"] > 0.1 and ev["pairs"] > 100
+
+
+def test_cli_corpus_writes_tokens(tmp_path):
+    out = tmp_path / "lee.txt"
+    r = subprocess.run([sys.executable, "-m", "dlplay", "corpus", "lee", "--out", str(out), "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) == 300 and all(t.islower() for t in lines[0].split()[:20])
