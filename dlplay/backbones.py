@@ -321,8 +321,8 @@ def get_backbone(name: str = "efficientnet-lite0", device: torch.device | str | 
     """A Backbone by name ('efficientnet-lite0' or 'vgg19'), with the usual style and content layers."""
     if name in ("efficientnet-lite0", "efficientnet_lite0", "lite0"):
         return Backbone("efficientnet-lite0", load_efficientnet_lite0(device), (MEAN,) * 3, (STD,) * 3,
-                        EfficientNetLite0().layer_names, ["stem", "stage2", "stage3", "stage4"], "stage4",
-                        "stem", "stage6", dict(_LITE0_NOTES))
+                        EfficientNetLite0().layer_names, ["stem", "stage2", "stage3", "stage4"], "stage3",
+                        "stem", "head", dict(_LITE0_NOTES))
     if name == "vgg19":
         # Gatys et al. (2016): style from relu1_1 ... relu5_1, content from relu4_2
         return Backbone("vgg19", load_vgg19(device), IMAGENET_MEAN, IMAGENET_STD, list(VGG19_LAYERS),

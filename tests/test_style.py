@@ -74,3 +74,78 @@ def test_backbone_layers_and_vgg_status():
     if not ok:
         with pytest.raises(InputError, match="VGG19"):
             backbones.get_backbone("vgg19")
+
+
+# -- style transfer ----------------------------------------------------------------------------------------------
+from dlplay import style  # noqa: E402
+from dlplay.train import Trainer  # noqa: E402
+
+
+def test_gram_matrix_is_feature_correlation():
+    f = torch.tensor([[1.0, 2.0], [0.0, 1.0]]).reshape(1, 2, 1, 2)  # 2 features at 2 positions
+    g = style.gram_matrix(f)
+    expected = torch.tensor([[1 + 4, 0 + 2], [0 + 2, 0 + 1]]) / (2 * 2)
+    assert torch.allclose(g[0], expected)
+    # where things are does not matter: shuffling positions leaves the Gram matrix unchanged
+    x = torch.randn(2, 5, 4, 4)
+    perm = torch.randperm(16)
+    xs = x.reshape(2, 5, 16)[..., perm].reshape(2, 5, 4, 4)
+    assert torch.allclose(style.gram_matrix(x), style.gram_matrix(xs), atol=1e-6)
+    assert torch.allclose(style.gram_matrix(x), style.gram_matrix(x).transpose(1, 2))
+
+
+def test_short_run_lowers_style_loss_and_keeps_content():
+    content, sty = style.example("cat"), style.example("brush strokes (generated)")
+    out = style.run_style_transfer(content, sty, steps=12, size=64, seed=0, device="cpu", lr=0.05)
+    assert out["style_loss_end"] < 0.7 * out["style_loss_start"]
+    assert out["content_loss_end"] < out["content_loss_of_style_image"]
+    img = out["task"].result()
+    assert img.shape[0] == 3 and max(img.shape[1:]) == 64 and 0 <= img.min() and img.max() <= 1
+    assert style.to_png(img)[:4] == b"\x89PNG"
+
+
+def test_lbfgs_and_noise_start_and_resume_equals_one_run():
+    c, s = style.example("coffee"), style.example("waves (generated)")
+    a = style.StyleTransferTask(c, s, size=64, optimizer="lbfgs", init="noise", seed=3, device="cpu")
+    tr = Trainer(a)
+    tr.run(steps=3)
+    assert tr.history[-1]["loss"] < tr.history[0]["loss"]
+    b1 = style.StyleTransferTask(c, s, size=64, init="noise", seed=5, device="cpu")
+    b2 = style.StyleTransferTask(c, s, size=64, init="noise", seed=5, device="cpu")
+    Trainer(b1).run(steps=2)
+    Trainer(b1).run(steps=2)
+    Trainer(b2).run(steps=4)
+    assert torch.allclose(b1.result(), b2.result(), atol=1e-5)
+
+
+def test_bad_inputs_are_clear(tmp_path):
+    from PIL import Image
+    c = style.example("cat")
+    with pytest.raises(InputError, match="style picture"):
+        style.StyleTransferTask(c, None, device="cpu")
+    with pytest.raises(InputError, match="at least 32 pixels"):
+        style.StyleTransferTask(Image.new("RGB", (20, 20)), c, device="cpu")
+    with pytest.raises(InputError, match="Output size"):
+        style.StyleTransferTask(c, c, size=5000, device="cpu")
+    with pytest.raises(InputError, match="optimiser"):
+        style.StyleTransferTask(c, c, optimizer="sgd", device="cpu")
+    with pytest.raises(InputError, match="Steps"):
+        style.run_style_transfer(c, c, steps=10**6, device="cpu")
+    notes = []
+    x = style.prepare(Image.new("RGB", (1000, 50), "red"), 128, "content picture", notes)
+    assert "cropped" in notes[0] and x.shape[-1] == 128 and x.shape[-2] >= 32
+    with pytest.raises(InputError, match="built-in example"):
+        style._picture(str(tmp_path / "nope.jpg"), "style picture")
+
+
+def test_perceptual_lesson_shift_is_near_in_deep_features_far_in_pixels():
+    rows = style.perceptual_table(style.example("gravel"), style.example("bricks"), shifts=(4,), size=128)
+    verdict = style.shift_verdict(rows, 4)
+    deep = [k for k in verdict if "deep" in k][0]
+    assert verdict[deep] and not verdict["pixel MSE"]
+
+
+def test_gram_view_shapes():
+    v = style.gram_view(style.example("stained glass"), "stage2", size=96, n_maps=4)
+    c = v["shape"][0]
+    assert v["gram"].shape == (c, c) and v["maps"].shape[0] == 4 and style.gram_figure(v["gram"]).data
