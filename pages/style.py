@@ -1,0 +1,214 @@
+"""Style transfer and perceptual features: upload two pictures, watch one take the other's style."""
+
+import hashlib
+
+import streamlit as st
+import torch
+
+from dlplay import backbones, style, viz
+from dlplay.device import get_device
+from dlplay.errors import InputError
+from dlplay.ui import (device_badge, errors_shown, image_grid, page_header, show_notes, training_panel,
+                       upload_image)
+
+page_header(
+    "Style transfer",
+    "A CNN trained on ImageNet describes a picture at many layers. Deeper layers say *what* is where (the content); "
+    "the **Gram matrices** of a layer's feature maps say which features fire together anywhere in the picture, "
+    "forgetting where: that is texture, the *style*. Style transfer (Gatys et al., 2016) changes the pixels of a "
+    "picture by gradient descent until its deep features match one picture and its Gram matrices another.",
+    formula=r"G^l_{ij}=\tfrac{1}{C_l M_l}\sum_k F^l_{ik}F^l_{jk},\qquad "
+            r"\mathcal{L}(x)=\alpha\,\|F^{c}(x)-F^{c}(\text{content})\|^2+\beta\sum_{l}\|G^l(x)-G^l(\text{style})\|^2"
+            r"+\gamma\,\mathrm{TV}(x)",
+    try_list=["Press **Train** with the defaults: the cat takes on the brush strokes within seconds.",
+              "Set the style weight to 0.1, then to 100: how much of the cat survives?",
+              "Start from noise instead of the content picture: the same losses, a different result.",
+              "Use only the *stem* layer for style: only colours and fine grain transfer, no larger strokes.",
+              "Upload a photo from your phone and a painting, and download the result.",
+              "Below, shift a picture by 4 pixels: far in pixels, near in deep features."])
+device_badge()
+DEVICE = get_device()
+MAX_SIZE = style.max_size(DEVICE)
+
+
+@st.cache_resource(show_spinner="Loading the pretrained network ...")
+def _backbone(name: str):
+    return backbones.get_backbone(name)
+
+
+@st.cache_data(show_spinner=False)
+def _example(name: str):
+    return style.example(name)
+
+
+available = backbones.available_backbones()
+
+
+def _picture(label: str, key: str, default: str):
+    """A built-in example or an upload (read in memory by dlplay.data.read_image); returns (PIL image, name)."""
+    names = list(style.EXAMPLES)
+    choice = st.selectbox(f"{label}: built-in example", names, index=names.index(default), key=f"st:{key}:ex")
+    up = upload_image(f"... or upload your own {label.lower()} (JPEG/PNG/WebP)", key=f"st:{key}:up",
+                      min_side=style.MIN_SIDE, help=f"At least {style.MIN_SIDE} px per side. The longer side is "
+                      "resized to the output size, keeping the shape; beyond 3:1 the centre is cropped.")
+    if up is not None:
+        return up, "upload"
+    return _example(choice), choice
+
+
+cols = st.columns(2)
+with cols[0]:
+    content_img, content_name = _picture("Content picture", "content", style.DEFAULT_CONTENT)
+    st.image(content_img, caption=f"content: {content_name} ({content_img.width} x {content_img.height} px)",
+             width="stretch")
+with cols[1]:
+    style_img, style_name = _picture("Style picture", "style", style.DEFAULT_STYLE)
+    st.image(style_img, caption=f"style: {style_name} ({style_img.width} x {style_img.height} px)", width="stretch")
+
+# -- settings ---------------------------------------------------------------------------------------------------
+with st.expander("Settings: network, size, weights, layers", expanded=False):
+    k = st.columns(3)
+    bb_names = [n for n in backbones.BACKBONES if not available[n]]
+    backbone = k[0].selectbox("Network", bb_names, key="st:backbone",
+                              help="EfficientNet-Lite0's ImageNet weights ship with an installed package (offline).")
+    if available["vgg19"]:
+        k[0].caption("VGG19 is the network of the original paper (slower: about 20 times the computation).")
+    else:
+        k[0].caption(available["vgg19"])
+    size = k[1].slider("Output size (longer side, px)", style.MIN_SIZE, MAX_SIZE, 192 if DEVICE.type == "cpu" else 512,
+                       32, key="st:size", help=f"Up to {MAX_SIZE} px on this device; time grows with the pixel count.")
+    optimizer = k[2].selectbox("Optimiser", ["adam", "lbfgs"], key="st:opt",
+                               help="Adam: small, steady steps. L-BFGS (the paper's choice): fewer, bigger steps.")
+    k = st.columns(4)
+    content_weight = k[0].number_input("Content weight α", 0.0, 1e4, 1.0, key="st:cw")
+    style_weight = k[1].number_input("Style weight β", 0.0, 1e4, 10.0, key="st:sw")
+    tv_weight = k[2].number_input("Smoothness (TV) weight γ", 0.0, 1e4, 2.0, key="st:tv")
+    init = k[3].radio("Start from", ["content", "noise"], horizontal=True, key="st:init")
+    bb_info = _backbone(backbone)
+    k = st.columns([2, 1, 1])
+    style_layers = k[0].multiselect("Layers that carry style (Gram matrices)", bb_info.layers,
+                                    default=bb_info.style_layers, key=f"st:sl:{backbone}")
+    content_layer = k[1].selectbox("Layer that carries content", bb_info.layers,
+                                   index=bb_info.layers.index(bb_info.content_layer), key=f"st:cl:{backbone}")
+    lr = k[2].number_input("Adam step size", 0.001, 0.5, 0.02, format="%.3f", key="st:lr")
+    if bb_info.notes:
+        st.caption("Layers: " + "; ".join(f"**{n}** {d}" for n, d in bb_info.notes.items()))
+
+cfg = style.StyleConfig(size=int(size), backbone=backbone, optimizer=optimizer, lr=float(lr),
+                        content_weight=float(content_weight), style_weight=float(style_weight),
+                        tv_weight=float(tv_weight), style_layers=tuple(style_layers) or (),
+                        content_layer=content_layer, init=init)
+
+
+def _digest(img) -> str:
+    return hashlib.sha1(img.tobytes()).hexdigest()[:12] + f"{img.size}"
+
+
+notes: list[str] = []
+
+
+def make_task(seed: int):
+    if not cfg.style_layers and cfg.style_weight > 0:
+        raise InputError("Choose at least one layer to carry the style (or set the style weight to 0).")
+    return style.StyleTransferTask(content_img, style_img, cfg, seed=seed, notes=notes)
+
+
+def live(trainer):
+    img = trainer.task.result()
+    st.image(style.to_png(img), caption=f"The picture after {trainer.steps} steps "
+             f"({img.shape[2]} x {img.shape[1]} px)", width=min(640, max(320, img.shape[2] * 2)))
+
+
+st.subheader("Transfer the style")
+trainer = training_panel(
+    "st:run", make_task, config=(cfg, _digest(content_img), _digest(style_img)), seconds=15.0, max_seconds=120.0,
+    panels={"content loss (relative)": ["content"], "style loss (relative)": ["style"],
+            "smoothness (TV)": ["tv"]}, live=live, record_every=2, label="Train")
+if trainer is None:
+    st.info("Press **Train**: the picture below will change as the optimiser works (about 0.1-0.5 s per step at "
+            "192 px on a laptop CPU).", icon="ℹ️")
+else:
+    show_notes(trainer.task.notes)
+    res = trainer.task.result()
+    h = trainer.history
+    if h:
+        c = st.columns(3)
+        ref = st.session_state.setdefault("st:ref", {})
+        key = id(trainer.task)
+        if key not in ref:
+            ref.clear()
+            ref[key] = trainer.task.reference_losses()
+        c[0].metric("style loss now (relative Gram error)", f"{h[-1]['style']:.3g}",
+                    help="How far the picture's Gram matrices are from the style picture's (0 = same style).")
+        c[1].metric("content loss now", f"{h[-1]['content']:.3g}",
+                    help="How far its deep features are from the content picture's (0 = same content).")
+        c[2].metric("content loss of the style picture itself", f"{ref[key]['content_of_style']:.3g}",
+                    help="The scale to compare with: a picture with none of the content scores about this.")
+    st.download_button("Download the result (PNG)", style.to_png(res), file_name="style_transfer.png",
+                       mime="image/png", key="st:download", on_click="ignore")
+
+# -- Gram matrices --------------------------------------------------------------------------------------------------
+st.subheader("Style = correlations between features")
+st.markdown("Each feature map below is one channel of the chosen layer for the **style picture**. The Gram matrix "
+            "entry G_ij is the average over all positions of map i times map j: it says which patterns appear "
+            "together, not where.")
+g_layer = st.select_slider("Layer", bb_info.layers[:-1], value=bb_info.style_layers[1], key=f"st:glayer:{backbone}")
+
+
+@st.cache_data(show_spinner="Computing the Gram matrix ...", max_entries=16)
+def _gram(digest: str, _img, layer: str, backbone: str):
+    return style.gram_view(_img, layer, size=192, n_maps=8, backbone=backbone)
+
+
+with errors_shown():
+    gv = _gram(_digest(style_img), style_img, g_layer, backbone)
+    c = st.columns([1.1, 1])
+    c[0].plotly_chart(style.gram_figure(gv["gram"], f"Gram matrix of {g_layer} ({gv['shape'][0]} features)"),
+                      key="st:gramfig")
+    with c[1]:
+        image_grid(gv["maps"], key="st:maps", ncols=4, titles=[f"feature {i}" for i in gv["channels"]],
+                   caption=f"The 8 most active of {gv['shape'][0]} feature maps at {g_layer} "
+                           f"({gv['shape'][2]} x {gv['shape'][1]}), each scaled to black-white.",
+                   download_name=f"feature_maps_{g_layer}.png")
+
+# -- which layer carries what ---------------------------------------------------------------------------------------
+st.subheader("Which layer carries what")
+st.markdown("Four pictures grown from noise: matching only the content features of a shallow or a deep layer, and "
+            "only the Gram matrices of one or several layers. Shallow content keeps the exact pixels; deep content "
+            "keeps the objects but not their colours; one style layer gives fine grain, several give strokes.")
+if st.button("Grow the four pictures (96 px, about 10-40 s on a CPU)", key="st:layers"):
+    with errors_shown(), st.spinner("Optimising four pictures ..."):
+        st.session_state["st:layers:res"] = style.layer_comparison(content_img, style_img, size=96, steps=60,
+                                                                  backbone=backbone)
+if st.session_state.get("st:layers:res"):
+    res4 = st.session_state["st:layers:res"]
+    image_grid(torch.stack([r[1] for r in res4]), key="st:layersgrid", ncols=4, titles=[r[0] for r in res4], download_name="which_layer.png")
+
+# -- perceptual distance ---------------------------------------------------------------------------------------------
+st.subheader("Why pixel distance is a poor image distance")
+st.markdown("Move the camera a few pixels and almost every pixel changes, so the pixel MSE says *very different*, "
+            "while a pre-final layer of the network still sees the same things. Feature distance: unit-normalise the "
+            "feature vector at each position, then average the squared differences (0 = identical, about 2 = "
+            "unrelated).")
+p = st.columns(3)
+p_img = p[0].selectbox("Picture", list(style.EXAMPLES), index=list(style.EXAMPLES).index("gravel (scikit-image)"),
+                       key="st:p:img")
+p_other = p[1].selectbox("A different picture", list(style.EXAMPLES),
+                         index=list(style.EXAMPLES).index("bricks (scikit-image)"), key="st:p:other")
+shift = p[2].slider("Shift (pixels)", 1, 16, 4, key="st:p:shift")
+
+
+@st.cache_data(show_spinner="Comparing ...", max_entries=32)
+def _table(a: str, b: str, s: int, backbone: str):
+    return style.perceptual_table(style.example(a), style.example(b), shifts=(1, s) if s != 1 else (1,),
+                                  backbone=backbone, other_name=f"different: {b.split(' (')[0]}")
+
+
+with errors_shown():
+    rows = _table(p_img, p_other, shift, backbone)
+    st.dataframe(rows, hide_index=True, width="stretch")
+    v = style.shift_verdict(rows, shift)
+    st.markdown(" | ".join(f"**{k}**: the {shift}-px shift is {'nearer' if ok else 'farther'} than the different "
+                           "picture" for k, ok in v.items()))
+    st.caption("Try the cat with the coffee: there the pixels rank correctly too, but look at the ratio of the two "
+               "rows in each column.")
