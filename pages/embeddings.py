@@ -1,0 +1,303 @@
+"""Embedding Explorer: PCA, t-SNE, UMAP, MDS, Isomap and LLE on pixels, codes, CNN features, words or a CSV."""
+
+import hashlib
+import time
+
+import numpy as np
+import streamlit as st
+
+from dlplay import embed as E
+from dlplay.errors import InputError
+from dlplay.ui import device_badge, errors_shown, image_grid, page_header, published_vectors, show_notes
+
+page_header(
+    "Embedding Explorer",
+    "Each row of data is a point in a space with dozens or thousands of dimensions. An embedding method places the "
+    "points in 2-D or 3-D so that what was close stays close: PCA keeps the directions of largest variance, MDS "
+    "tries to keep every distance, Isomap and LLE follow the neighbour graph, and t-SNE and UMAP keep each point's "
+    "nearest neighbours. t-SNE moves the points to make neighbour probabilities in the plot, q, match those in the "
+    "data, p:",
+    formula=r"C=\mathrm{KL}(P\,\|\,Q)=\sum_{i\neq j} p_{ij}\log\frac{p_{ij}}{q_{ij}},\qquad "
+            r"q_{ij}=\frac{(1+\|y_i-y_j\|^2)^{-1}}{\sum_{k\neq l}(1+\|y_k-y_l\|^2)^{-1}}",
+    try_list=["Digits' pixels with PCA, then switch to t-SNE and watch it animate into ten clusters, then UMAP.",
+              "Click a point: its nearest neighbours in the original space and in the layout appear on the right.",
+              "Compare the quality numbers of PCA and t-SNE: trustworthiness and the share of neighbours kept.",
+              "Switch the source to autoencoder codes or CNN features of the same digits: do the clusters get cleaner?",
+              "Scroll to the three-perplexity lesson: cluster sizes and gaps in a t-SNE plot mean little.",
+              "Upload your own CSV (a label column is optional) or .npy table of up to 50,000 rows."])
+device_badge()
+st.caption("t-SNE (openTSNE), UMAP (umap-learn) and the scikit-learn methods run on the CPU; CNN features use the "
+           "device above.")
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up():
+    return E.warm_up_in_background()  # numba compiles UMAP once per process: do it before anyone asks
+
+
+_warm_up()
+
+
+@st.cache_resource(show_spinner=False)
+def _missing() -> dict:
+    return {n: E.missing_piece(n) for n in E.source_names()}
+
+
+@st.cache_resource(show_spinner="Computing the vectors of this source (once per server) ...")
+def _builtin(name: str) -> E.Source:
+    return E.load_source(name)
+
+
+LABELS = {"digits": "Digits: pixels (64 numbers)", "digits-ae": "Digits: autoencoder codes (shipped model)",
+          "digits-vae": "Digits: VAE codes (shipped model)", "digits-cnn": "Digits: CNN features (EfficientNet-Lite0)",
+          "words": "Word vectors (shipped word2vec)", "upload": "Upload a table (CSV / TSV / .npy)"}
+missing = _missing()
+published = published_vectors()
+options = [n for n in E.source_names() if missing[n] is None] + [f"session:{k}" for k in published] + ["upload"]
+label = lambda o: LABELS.get(o) or (f"This session: {o[8:]}" if o.startswith("session:") else  # noqa: E731
+                                    f"{o.replace('-cnn', '')}: {'CNN features' if o.endswith('-cnn') else 'pixels'}")
+not_yet = [f"{LABELS.get(n, n)}: {why}" for n, why in missing.items() if why and not n.startswith(("mnist", "fashion"))]
+
+c = st.columns([2.2, 2.2, 0.8, 1.2, 1])
+choice = c[0].selectbox("Source", options, format_func=label, key="emb:source",
+                        help="What to embed. Models you train on the Autoencoder, VAE or Words page appear here too.")
+method = c[1].selectbox("Method", list(E.METHODS), format_func=E.METHODS.get, key="emb:method")
+dim = c[2].radio("Dimensions", [2, 3], horizontal=True, key="emb:dim")
+seed = c[4].number_input("Seed", 0, 2**31 - 1, 0, key="emb:seed", help="Same seed, same layout.")
+if not_yet:
+    st.caption("Not available in this version yet: " + "; ".join(not_yet) + ".")
+
+
+def _session_source(name: str) -> E.Source:
+    v = published[name]
+    return E.Source(name, np.asarray(v.vectors, np.float32), v.labels, v.class_names, v.hover, v.images,
+                    v.description)
+
+
+def _upload_source():
+    f = st.file_uploader("A table: one row per point (CSV, TSV or .npy, up to 50,000 rows, 20 MB). A column named "
+                         "label / class / word (or any text column) colours and names the points.",
+                         type=["csv", "tsv", "txt", "npy"], key="emb:upload")
+    drop = st.checkbox("Drop rows with missing values (NaN or empty cells)", key="emb:drop")
+    if f is None:
+        st.info("Upload a table to embed it; until then the digits are shown.", icon="ℹ️")
+        return _builtin("digits"), "digits"
+    cache = st.session_state.setdefault("emb:tables", {})
+    k = (f.file_id, drop)
+    if k not in cache:
+        cache.clear()  # one table per session in memory
+        cache[k] = E.read_table(f.getvalue(), f.name, drop_missing=drop).to_source(f.name)
+    return cache[k], f"upload:{f.file_id}:{drop}"
+
+
+with errors_shown():
+    if choice == "upload":
+        src, src_id = _upload_source()
+    elif choice.startswith("session:"):
+        src = _session_source(choice[8:])
+        src_id = f"{choice}:{hashlib.sha1(src.x.tobytes()).hexdigest()[:12]}"
+    else:
+        src, src_id = _builtin(choice), choice
+    show_notes(src.notes)
+
+    # Colour by: the labels, or any other column of an uploaded table.
+    colour_opts = (["label"] if src.labels is not None else []) + list(src.columns) + ["nothing"]
+    colour_by = c[3].selectbox("Colour by", colour_opts, key="emb:colour")
+    colour = src.labels if colour_by == "label" else src.columns.get(colour_by)
+
+    # Method knobs, bounded here and again in the backend.
+    knobs: dict = {}
+    k = st.columns(5)
+    if method == "tsne":
+        knobs["perplexity"] = k[0].slider("Perplexity (about how many neighbours count)", 2, 100, 30, key="emb:perp")
+        lr = k[1].select_slider("Learning rate", ["auto", 10, 50, 100, 200, 500, 1000, 2000, 5000], "auto",
+                                key="emb:lr", help="'auto' = n / exaggeration (Belkina et al. 2019).")
+        knobs["learning_rate"] = lr
+        knobs["early_exaggeration"] = k[2].slider("Early exaggeration (first 250 iterations)", 1, 50, 12,
+                                                  key="emb:exag")
+        knobs["n_iter"] = k[3].slider("Iterations after exaggeration", 50, 2000, 500, 50, key="emb:iter")
+    elif method == "umap":
+        knobs["n_neighbors"] = k[0].slider("n_neighbors (local versus global)", 2, 200, 15, key="emb:unn")
+        knobs["min_dist"] = k[1].slider("min_dist (how tightly points pack)", 0.0, 1.0, 0.1, 0.05, key="emb:umd")
+    elif method in ("isomap", "lle"):
+        knobs["n_neighbors"] = k[0].slider("Neighbours in the graph", 3, 100, 10, key="emb:knn")
+    default_cap = {"mds": 1000, "isomap": 3000, "lle": 3000}.get(method, 10_000)
+    cap = E.MAX_POINTS[method]
+    n_use = len(src)
+    if len(src) > 2000 or len(src) > min(cap, default_cap):
+        n_use = k[4].slider(f"Points (random sample, at most {cap:,})", 100, min(len(src), cap),
+                            min(len(src), cap, default_cap), 100, key=f"emb:n:{method}")
+    idx = E.sample_indices(len(src), method, int(seed), n_use)
+    view = src if len(idx) == len(src) else src.take(idx)
+    if len(idx) < len(src):
+        st.caption(f"Using a random sample of {len(idx):,} of the {len(src):,} points (seed {seed}).")
+    st.caption(f"**Source:** {src.description}.")
+
+    # ---- the layout: one Embedder per setting, kept in the session; t-SNE runs animate and can be stopped.
+    jobs = st.session_state.setdefault("emb:jobs", {})
+    key = (src_id, len(idx), method, dim, int(seed), tuple(sorted(knobs.items())))
+    if key not in jobs:
+        while len(jobs) >= 6:
+            jobs.pop(next(iter(jobs)))
+        jobs[key] = {"emb": E.Embedder(method, dim, int(seed), **knobs), "stopped": False, "quality": None}
+    job = jobs[key]
+    emb: E.Embedder = job["emb"]
+
+    b = st.columns([1, 1, 5])
+    if b[0].button("Stop", key="emb:stop", disabled=emb.done_, help="Stop a running t-SNE or UMAP; t-SNE can resume."):
+        job["stopped"] = True
+    if b[1].button("Resume" if emb.iteration_ else "Run", key="emb:resume", disabled=emb.done_ or not job["stopped"]):
+        job["stopped"] = False
+    bar = st.empty()
+    plot_box = st.empty()
+    if not emb.done_ and not job["stopped"]:
+        if method == "umap" and not E.umap_warm():
+            bar.info("UMAP's numba code is still compiling in the background (once per server); this first run "
+                     "waits for it.", icon="⏳")
+        drawn = {"t": 0.0, "n": 0}
+        live_idx = np.arange(len(view)) if len(view) <= 4000 else np.sort(
+            np.random.default_rng(0).choice(len(view), 4000, replace=False))
+
+        def on_progress(p: E.Progress):
+            bar.progress(min(max(p.fraction, 0.0), 1.0), text=p.text)
+            if p.coords is not None and time.perf_counter() - drawn["t"] > 0.35:
+                drawn["n"] += 1
+                col = None if colour is None else np.asarray(colour)[idx][live_idx]
+                fig = E.layout_figure(p.coords[live_idx], colour=col, colour_name=colour_by,
+                                      class_names=src.class_names,
+                                      title=f"t-SNE, iteration {p.iteration} of {emb.total_iterations}")
+                plot_box.plotly_chart(fig, key=f"emb:live:{drawn['n']}", config={"displayModeBar": False})
+                drawn["t"] = time.perf_counter()
+
+        emb.fit(view.x, progress=on_progress)
+        bar.empty()
+    show_notes(emb.notes_)
+
+    coords = emb.embedding_
+    if coords is not None:
+        if job["quality"] is None or job["quality"][0] != emb.iteration_:
+            job["quality"] = (emb.iteration_, E.quality(view.x, coords, seed=int(seed)))
+        q = job["quality"][1]
+
+        # ---- selection: a click on the plot, or a row number / search below it
+        ev = st.session_state.get("emb:plot")
+        pts = (ev or {}).get("selection", {}).get("points", []) if ev else []
+        if pts and pts[0].get("customdata") is not None:
+            clicked = int(np.ravel(pts[0]["customdata"])[0])
+            if st.session_state.get("emb:last_click") != clicked:
+                st.session_state["emb:last_click"] = clicked
+                st.session_state["emb:point"] = clicked
+        left, right = st.columns([2.3, 1])
+        s = right.columns(2)
+        query = s[0].text_input("Search (label, word, #row)", key="emb:search")
+        sel = s[1].number_input("Selected point (row)", -1, len(view) - 1, -1, key="emb:point",
+                                help="-1: none. Clicking a point sets it.")
+        sel = None if sel < 0 else int(sel)
+        hover = view.hover
+        matches = None
+        if query.strip():
+            qs = query.strip().lower().lstrip("#")
+            texts = hover or [view.hover_text(i) for i in range(len(view))]
+            matches = np.array([i for i, t in enumerate(texts) if qs in str(t).lower() or qs == str(i)][:500], int)
+            right.caption(f"{len(matches)} point(s) match {query!r}" + (" (first 500 shown)" if len(matches) == 500
+                                                                         else ""))
+        nb_x = nb_y = None
+        if sel is not None:
+            nb_x, nb_y = E.neighbours(view.x, coords, sel, k=8)
+        thumbs = None
+        if view.images is not None and dim == 2:
+            if left.toggle("Draw the images on the map (up to 300 spread-out points)", key="emb:thumbs"):
+                t_idx = E.thumbnail_sample(coords, 300, int(seed))
+                thumbs = (t_idx, view.images[t_idx])
+        col = None if colour is None else np.asarray(colour)[idx]
+        state = "" if emb.done_ else f" (stopped at iteration {emb.iteration_} of {emb.total_iterations})"
+        title = f"{E.METHODS[method].split(' (')[0]} of {len(view):,} points{state}"
+        fig = E.layout_figure(coords, colour=col, colour_name=colour_by if colour is not None else "",
+                              class_names=src.class_names, hover=hover, title=title, selected=sel,
+                              neighbours_idx=nb_y, highlight=matches, thumbnails=thumbs)
+        plot_box.empty()
+        with left:
+            st.plotly_chart(fig, key="emb:plot", on_select="rerun", selection_mode="points",
+                            config={"toImageButtonOptions": {"format": "png", "scale": 2, "filename": "embedding"}})
+            st.caption("Click a point (2-D) or type a row number to see its neighbours; hover shows the "
+                       "label or word. Drag to zoom, double-click to reset." +
+                       (" In 3-D, drag turns the view." if dim == 3 else ""))
+        m = right.columns(2)
+        m[0].metric(f"Trustworthiness (k={q['k']})", f"{q['trustworthiness']:.3f}",
+                    help="scikit-learn: 1 = no point has strangers among its k nearest in the layout. "
+                         + (f"Computed on a random sample of {q['n_used']:,} points." if q["n_used"] < q["n"] else ""))
+        m[1].metric(f"{q['k']} nearest neighbours kept", f"{q['knn_kept']:.0%}",
+                    help="The share of each point's 10 nearest original neighbours that are also among its 10 "
+                         "nearest in the layout, averaged over points.")
+        m = right.columns(2)
+        m[0].metric("Compute time", f"{emb.seconds_:.1f} s")
+        if method == "tsne":
+            m[1].metric("KL divergence C", f"{emb.kl_:.3f}" if np.isfinite(emb.kl_) else "n/a",
+                        help="The t-SNE objective above at the last report (lower is better).")
+        if sel is not None:
+            same = len(set(nb_x) & set(nb_y))
+            right.markdown(f"**Point {sel}:** {view.hover_text(sel)}  \n{same} of its {len(nb_x)} nearest "
+                           "neighbours in the original space are also nearest in the layout.")
+            if view.images is not None:
+                lab = lambda ii: [view.label_text(i) or f"#{i}" for i in ii]  # noqa: E731
+                with right:
+                    image_grid(view.images[[sel, *nb_x]], key="emb:nbx", ncols=9, titles=lab([sel, *nb_x]),
+                               caption="The point, then its nearest in the original space.",
+                               download_name="neighbours_original.png")
+                    image_grid(view.images[[sel, *nb_y]], key="emb:nby", ncols=9, titles=lab([sel, *nb_y]),
+                               caption="The point, then its nearest in the layout.",
+                               download_name="neighbours_layout.png")
+            else:
+                right.markdown("**Nearest in the original space:** " + ", ".join(view.hover_text(i) for i in nb_x))
+                right.markdown("**Nearest in the layout:** " + ", ".join(view.hover_text(i) for i in nb_y))
+
+        # ---- downloads
+        d = st.columns(3)
+        labels_txt = None if view.labels is None else [view.label_text(i) for i in range(len(view))]
+        d[0].download_button("Coordinates (CSV)", E.coords_csv(coords, labels_txt, view.hover),
+                             file_name=f"{method}_{dim}d.csv", mime="text/csv", key="emb:csv", on_click="ignore")
+        d[1].download_button("Figure (PNG)", lambda: E.layout_png(coords, col, src.class_names, title=title),
+                             file_name=f"{method}.png", mime="image/png", key="emb:png", on_click="ignore")
+        d[2].download_button("Figure (interactive HTML)", lambda: fig.to_html(include_plotlyjs=True),
+                             file_name=f"{method}.html", mime="text/html", key="emb:html", on_click="ignore")
+    elif job["stopped"]:
+        st.info("Stopped before the first layout: press Run.", icon="ℹ️")
+
+# ---- the lesson: one dataset at three perplexities
+st.subheader("How to read t-SNE: one dataset, three perplexities")
+st.markdown(
+    "Three Gaussian clusters in 10-D: A and B are wide (std 4) and 15 apart, C is tight (std 1) and 60 away from A. "
+    "t-SNE draws **all three the same size** and **spaces them about evenly**: it keeps who is whose neighbour, "
+    "not sizes or long distances. Low perplexity breaks clusters into fragments; high perplexity keeps more of the "
+    "global picture. Read clusters, not the space between them.")
+lesson_src = st.radio("Dataset", ["three blobs", "the source above (1,000 points)"], horizontal=True,
+                      key="emb:lesson:src")
+
+
+@st.cache_resource(show_spinner=False)
+def _lesson_blobs(seed: int):
+    s = E.three_blobs(150, 10, seed)
+    return s, [E.embed(s.x, "tsne", 2, seed, perplexity=p) for p in (5, 30, 100)]
+
+
+if (st.button("Run the three t-SNEs", key="emb:lesson:run") or st.session_state.get("emb:lesson:done")) and \
+        (lesson_src == "three blobs" or "view" in globals()):
+    with errors_shown(), st.spinner("Three t-SNE runs ..."):
+        st.session_state["emb:lesson:done"] = True
+        if lesson_src == "three blobs":
+            ls, layouts = _lesson_blobs(int(seed))
+        else:
+            ls = view.take(E.sample_indices(len(view), "tsne", int(seed), 1000))
+            lk = ("lesson", src_id, len(idx), int(seed))
+            if st.session_state.get("emb:lesson:key") != lk:
+                st.session_state["emb:lesson:key"] = lk
+                st.session_state["emb:lesson:layouts"] = [E.embed(ls.x, "tsne", 2, int(seed), perplexity=p)
+                                                          for p in (5, 30, 100)]
+            layouts = st.session_state["emb:lesson:layouts"]
+        cols = st.columns(3)
+        for cc, p, y in zip(cols, (5, 30, 100), layouts):
+            f = E.layout_figure(y, colour=ls.labels, class_names=ls.class_names, hover=ls.hover,
+                                title=f"perplexity {p}", height=380)
+            f.update_layout(showlegend=p == 100 and lesson_src == "three blobs",
+                            legend=dict(orientation="h", y=-0.05))
+            cc.plotly_chart(f, key=f"emb:lesson:{p}", config={"displayModeBar": False})
