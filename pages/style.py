@@ -52,18 +52,19 @@ def _picture(label: str, key: str, default: str):
                       min_side=style.MIN_SIDE, help=f"At least {style.MIN_SIDE} px per side. The longer side is "
                       "resized to the output size, keeping the shape; beyond 3:1 the centre is cropped.")
     if up is not None:
-        return up, "upload"
+        return up, "your upload"
     return _example(choice), choice
 
 
 cols = st.columns(2)
 with cols[0]:
     content_img, content_name = _picture("Content picture", "content", style.DEFAULT_CONTENT)
-    st.image(content_img, caption=f"content: {content_name} ({content_img.width} x {content_img.height} px)",
-             width="stretch")
+    st.image(content_img, width="stretch")
+    st.caption(f"Content: {content_name} ({content_img.width} x {content_img.height} px)")
 with cols[1]:
     style_img, style_name = _picture("Style picture", "style", style.DEFAULT_STYLE)
-    st.image(style_img, caption=f"style: {style_name} ({style_img.width} x {style_img.height} px)", width="stretch")
+    st.image(style_img, width="stretch")
+    st.caption(f"Style: {style_name} ({style_img.width} x {style_img.height} px)")
 
 # -- settings ---------------------------------------------------------------------------------------------------
 with st.expander("Settings: network, size, weights, layers", expanded=False):
