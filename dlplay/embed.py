@@ -442,13 +442,14 @@ class Embedder:
         emb.done_             # False when a t-SNE was stopped: fit(x) again resumes where it stopped
 
     Knobs (each bounded, InputError outside): t-SNE perplexity 2-100, learning_rate 'auto' or 10-10000,
-    early_exaggeration 1-50, n_iter 50-2000 (after 250 exaggerated ones); UMAP n_neighbors 2-200, min_dist 0-1;
+    early_exaggeration 1-50 for exaggeration_iter 0-1000 iterations (250), then n_iter 50-2000; UMAP n_neighbors 2-200, min_dist 0-1;
     Isomap / LLE n_neighbors 3-100.
     """
 
     def __init__(self, method: str = "tsne", dim: int = 2, seed: int = 0, *, perplexity: float = 30.0,
                  learning_rate: float | str = "auto", early_exaggeration: float = 12.0, n_iter: int = 500,
-                 n_neighbors: int = 15, min_dist: float = 0.1, every: int = 25):
+                 n_neighbors: int = 15, min_dist: float = 0.1, exaggeration_iter: int = TSNE_EXAGGERATION_ITER,
+                 every: int = 25):
         if method not in METHODS:
             raise InputError(f"Unknown method {method!r}: choose one of {', '.join(METHODS)}.")
         if dim not in (2, 3):
@@ -460,6 +461,7 @@ class Embedder:
         self.learning_rate = learning_rate
         self.early_exaggeration = float(check_range("early exaggeration", early_exaggeration, 1, 50))
         self.n_iter = int(check_range("iterations", n_iter, 50, 2000))
+        self.exaggeration_iter = int(check_range("early exaggeration iterations", exaggeration_iter, 0, 1000))
         lo, hi = (2, 200) if method == "umap" else (3, 100)
         self.n_neighbors = int(check_range("neighbours", n_neighbors, lo, hi))
         self.min_dist = float(check_range("min_dist", min_dist, 0, 1))
@@ -475,7 +477,7 @@ class Embedder:
 
     @property
     def total_iterations(self) -> int:
-        return TSNE_EXAGGERATION_ITER + self.n_iter if self.method == "tsne" else 0
+        return self.exaggeration_iter + self.n_iter if self.method == "tsne" else 0
 
     def params(self) -> dict:
         """The knobs that matter for this method (for captions, JSON and caching)."""
@@ -533,7 +535,7 @@ class Embedder:
                 progress(Progress(0.0, "t-SNE: finding each point's nearest neighbours (the p_ij) ..."))
             # FFT-accelerated gradients handle only 1-D and 2-D layouts; Barnes-Hut works in 3-D too.
             tsne = TSNE(n_components=self.dim, perplexity=perplexity, learning_rate=self.learning_rate,
-                        early_exaggeration=self.early_exaggeration, early_exaggeration_iter=TSNE_EXAGGERATION_ITER,
+                        early_exaggeration=self.early_exaggeration, early_exaggeration_iter=self.exaggeration_iter,
                         n_iter=self.n_iter, negative_gradient_method="bh" if self.dim == 3 else "auto",
                         n_jobs=n_jobs(), random_state=self.seed)
             self._tsne = tsne.prepare_initial(x)       # affinities P plus a PCA initialisation
@@ -545,12 +547,14 @@ class Embedder:
 
         def callback(start):
             def cb(it, kl, emb):
-                self.iteration_ = start + it
+                # openTSNE calls back after computing gradient number `it`, before applying it: `it - 1` updates
+                # are in `emb`. Counting those makes a resume redo exactly the step that was interrupted.
+                self.iteration_ = start + it - 1
                 self.kl_ = float(kl)
                 self.embedding_ = np.asarray(emb, np.float32).copy()
                 if progress is None:
                     return False
-                phase = "early exaggeration" if self.iteration_ <= TSNE_EXAGGERATION_ITER else "main phase"
+                phase = "early exaggeration" if self.iteration_ < self.exaggeration_iter else "main phase"
                 try:
                     return bool(progress(Progress(self.iteration_ / total, f"t-SNE iteration {self.iteration_}/"
                                                   f"{total} ({phase}), KL divergence {kl:.3f}",
@@ -560,7 +564,7 @@ class Embedder:
                     return True  # openTSNE then un-exaggerates P before it stops, so a resume starts clean
             return cb
 
-        phases = [(TSNE_EXAGGERATION_ITER, self.early_exaggeration, self._momentum[0]),
+        phases = [(self.exaggeration_iter, self.early_exaggeration, self._momentum[0]),
                   (total, None, self._momentum[1])]
         for end, exaggeration, momentum in phases:
             if self.iteration_ >= end:
@@ -693,10 +697,12 @@ def warm_up_umap() -> float:
     return time.perf_counter() - t0
 
 
-def warm_up_in_background(delay: float = 2.0) -> threading.Thread:
+def warm_up_in_background(delay: float = 2.0) -> threading.Thread | None:
     """Start warm_up_umap in a daemon thread once per process (idempotent). The server calls this at start-up so
     the first UMAP a user asks for is not slowed by compilation; `delay` lets the first page paint first."""
     with _WARM_LOCK:
+        if os.environ.get("DLPLAY_WARMUP", "1") == "0" or "PYTEST_CURRENT_TEST" in os.environ:
+            return None  # switched off, or inside a test run where it would only compete for the CPU
         if _WARM["thread"] is None:
             def work():
                 time.sleep(delay)
