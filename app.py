@@ -17,6 +17,16 @@ def _threads() -> int:
     return set_threads()
 
 
+@st.cache_resource
+def _warm_up_umap():
+    """umap-learn compiles with numba on its first call (~12 s); do it in a background thread at server start."""
+    from dlplay.embed import warm_up_in_background
+    return warm_up_in_background()
+
+
+_warm_up_umap()
+
+
 _threads()
 
 
