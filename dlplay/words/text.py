@@ -105,7 +105,7 @@ def corpus_from_text(text: str) -> tuple[tuple[str, ...], ...]:
 def sentiment_data() -> tuple[list[str], np.ndarray]:
     """(sentences, labels) of Pang & Lee's polarity sentences: label 1 = positive, 0 = negative."""
     texts, labels = [], []
-    with open(_datapath("pang_lee_polarity.cor"), encoding="utf-8") as f:
+    with open(_datapath("pang_lee_polarity.cor"), encoding="cp1252", errors="replace") as f:  # not UTF-8
         for line in f:
             tag, _, sentence = line.strip().partition(" ")
             if sentence:
