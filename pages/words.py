@@ -199,10 +199,10 @@ with st.expander("Load vectors in word2vec text format"):
 st.header("4. Why the full softmax is expensive")
 st.markdown("The full softmax scores all V words for every prediction; negative sampling scores 1 + k; "
             "hierarchical softmax about log2(V) inner nodes of a Huffman tree.")
-cost = ss.get("words:cost")
+cost = ss.get("words:cost_run")
 if st.button("Measure on this machine (a few seconds)", key="words:measure"):
     with errors_shown(), st.spinner("Timing the three output layers ..."):
-        cost = ss["words:cost"] = W.softmax_cost()
+        cost = ss["words:cost_run"] = W.softmax_cost()
 st.plotly_chart(figures.softmax_cost(cost or ship_info.get("softmax_cost", [])), key="words:cost")
 st.caption("Measured on this machine just now." if cost else
            "Measured when the shipped model was made; press the button to measure here.")
@@ -229,9 +229,9 @@ with errors_shown():
     rows = [_row(models[which][0], vw, vv)]
     if st.button("Train gensim's Word2Vec with the same settings (2 threads)", key="words:gensim"):
         with st.spinner("gensim is training ..."):
-            ss["words:gensim"] = (settings, source, W.train_gensim(_docs(), **settings))
-    if "words:gensim" in ss:
-        gs, gsource, g = ss["words:gensim"]
+            ss["words:gensim_run"] = (settings, source, W.train_gensim(_docs(), **settings))
+    if "words:gensim_run" in ss:
+        gs, gsource, g = ss["words:gensim_run"]
         rows.append(_row(f"gensim ({gs['arch']}, {gs['loss']}, {gsource})", g["words"], g["vectors"],
                          {"words per second": round(g["words_per_second"])}))
         if trainer is not None and trainer.steps:
