@@ -17,9 +17,9 @@ page_header(
     "the **Gram matrices** of a layer's feature maps say which features fire together anywhere in the picture, "
     "forgetting where: that is texture, the *style*. Style transfer (Gatys et al., 2016) changes the pixels of a "
     "picture by gradient descent until its deep features match one picture and its Gram matrices another.",
-    formula=r"G^l_{ij}=\tfrac{1}{C_l M_l}\sum_k F^l_{ik}F^l_{jk},\qquad "
-            r"\mathcal{L}(x)=\alpha\,\|F^{c}(x)-F^{c}(\text{content})\|^2+\beta\sum_{l}\|G^l(x)-G^l(\text{style})\|^2"
-            r"+\gamma\,\mathrm{TV}(x)",
+    formula=r"\begin{gathered}G^l_{ij}=\tfrac{1}{C_l M_l}\textstyle\sum_k F^l_{ik}F^l_{jk}\\"
+            r"\mathcal{L}(x)=\alpha\,\|F^{c}(x)-F^{c}(\text{content})\|^2+\beta\textstyle\sum_{l}"
+            r"\|G^l(x)-G^l(\text{style})\|^2+\gamma\,\mathrm{TV}(x)\end{gathered}",
     try_list=["Press **Train** with the defaults: the cat takes on the brush strokes within seconds.",
               "Set the style weight to 0.1, then to 100: how much of the cat survives?",
               "Start from noise instead of the content picture: the same losses, a different result.",
