@@ -75,12 +75,13 @@ def read_word2vec_text(data: bytes) -> tuple[list[str], np.ndarray]:
 
     lines = read_text(data, what="vector file").splitlines()
     first = lines[0].split()
+    start = 1
     if len(first) == 2 and all(p.isdigit() for p in first):
-        lines = lines[1:]
+        lines, start = lines[1:], 2
     if len(lines) > MAX_VECTOR_FILE_WORDS:
         raise InputError(f"The vector file has {len(lines):,} words; the limit is {MAX_VECTOR_FILE_WORDS:,}.")
     words, rows, dim = [], [], None
-    for n, line in enumerate(lines, 1):
+    for n, line in enumerate(lines, start):
         parts = line.rstrip().split(" ")
         if not line.strip():
             continue
