@@ -1,0 +1,371 @@
+"""GAN Lab: watch a generator and a discriminator play their game in 2-D, then on digit images."""
+
+import time
+
+import numpy as np
+import streamlit as st
+import torch
+
+from dlplay import checkpoints, data, limits, slots, viz
+from dlplay.classifier import load_judge
+from dlplay.errors import InputError
+from dlplay.gan import (LOSSES, PRESETS, GAN2DConfig, GAN2DTask, ImageGANTask, generate, interpolate,
+                        image_task_from_checkpoint, load_2d, normalise_points, parse_points_csv, save_2d)
+from dlplay.gan import viz as ganviz
+from dlplay.gan.images import BUILDER as BUILDER_IMG
+from dlplay.train import Trainer
+from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
+
+page_header(
+    "GAN Lab",
+    "A generator G turns random noise z into samples; a discriminator D learns to tell its samples from real "
+    "ones, and G learns from D's gradient how to fool it. Each iteration trains D for K steps on real versus "
+    "generated points, then G for M steps against the fixed D. When D wins too clearly its sigmoid saturates "
+    "and G's gradient vanishes; when G races ahead it piles onto a few modes (mode collapse).",
+    formula=r"\min_G \max_D \; \mathbb{E}_{x\sim p_{data}}[\log D(x)] + "
+            r"\mathbb{E}_{z\sim p_z}[\log(1 - D(G(z)))]",
+    try_list=["Click **healthy training**, then Play: the purple points spread along the ring and split into the "
+              "eight green modes; D's accuracy drifts towards 50%.",
+              "Click **discriminator too strong**: the orange arrows (G's gradient) shrink and the 'gradient norm "
+              "at G' number falls a hundredfold.",
+              "Click **mode collapse**: the purple cloud hops from mode to mode; then **WGAN-GP fixes it**.",
+              "Pause and use the single-step buttons: one D step reshapes the background, one G step moves the points "
+              "along the arrows.",
+              "Draw your own target with the lasso, or upload a CSV of x,y points.",
+              "Images: train the DCGAN for 20 seconds and watch the fixed grid of noise vectors turn into digits; "
+              "with the conditional GAN, choose which digit to generate."])
+device_badge()
+
+TARGETS = {**{k: v[0] for k, v in data.TOY2D.items()}, "draw": "your drawing (lasso on a grid)",
+           "csv": "your points (CSV upload)"}
+SPEEDS = {"full speed": None, "slow motion (10 iterations a second)": 10, "very slow (2 iterations a second)": 2}
+FRAME = 0.15  # seconds of training between two frames at full speed: about 5 frames a second with drawing
+ss = st.session_state
+
+
+@st.cache_resource(show_spinner=False)
+def _judge():
+    return load_judge()
+
+
+@st.cache_resource(show_spinner=False)
+def _digits(name: str):
+    return data.load(name)
+
+
+@st.cache_data(show_spinner=False)
+def _shipped_2d():
+    model, cfg, extra = load_2d(checkpoints.shipped("gan_2d_ring8"))
+    return model.state_dict(), cfg, extra
+
+
+# -- 2-D playground -------------------------------------------------------------------------------------------
+tab2d, tabimg = st.tabs(["2-D playground", "Images: DCGAN and conditional GAN"])
+
+DEFAULTS = GAN2DConfig()
+
+
+def _apply_preset(name: str) -> None:
+    cfg = GAN2DConfig(dataset=ss.get("gan:target", "ring8")).with_(**PRESETS[name][0])
+    for k, v in cfg.as_dict().items():
+        if k != "dataset":
+            ss[f"gan:{k}"] = v
+    ss["gan:preset"] = name
+
+
+for k, v in DEFAULTS.as_dict().items():
+    if k != "dataset":
+        ss.setdefault(f"gan:{k}", v)
+
+with tab2d:
+    st.markdown("**Presets** (each sets the knobs below; then press Play):")
+    pc = st.columns(len(PRESETS))
+    for i, name in enumerate(PRESETS):
+        pc[i].button(name, key=f"gan:preset:{i}", on_click=_apply_preset, args=(name,), width="stretch")
+    if ss.get("gan:preset"):
+        st.info(f"**{ss['gan:preset']}**: {PRESETS[ss['gan:preset']][1]}", icon="👀")
+
+    target = st.selectbox("Target distribution", list(TARGETS), format_func=TARGETS.get, key="gan:target")
+    points = None
+    with errors_shown():
+        if target == "csv":
+            f = st.file_uploader("CSV with two columns x, y (a header line is fine)", type=["csv", "txt"],
+                                 key="gan:csv")
+            if f is not None:
+                points = parse_points_csv(f.getvalue())
+                st.caption(f"{len(points):,} points, centred and scaled to fit the window.")
+        elif target == "draw":
+            g = np.linspace(-2.5, 2.5, 51)
+            grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+            fig = ganviz.drawing_canvas(grid, ss.get("gan:drawn"))
+            ev = st.plotly_chart(fig, key="gan:canvas", on_select="rerun", selection_mode=("lasso", "box"),
+                                 config={"displayModeBar": True})
+            sel = [p["point_index"] for p in (ev.selection.points if ev and ev.selection else [])
+                   if p.get("curve_number", 0) == 0]
+            if sel:
+                ss["gan:drawn"] = grid[sorted(set(sel))]
+            if ss.get("gan:drawn") is not None:
+                rng = np.random.default_rng(0)
+                picked = ss["gan:drawn"]
+                pts = picked[rng.integers(0, len(picked), 4000)] + rng.uniform(-0.05, 0.05, (4000, 2))
+                points = normalise_points(pts) if len(picked) >= 10 else None
+                if points is None:
+                    st.warning("Select at least 10 grid points to make a target.", icon="✏️")
+            else:
+                st.caption("Pick the lasso (or box) tool in the chart's toolbar and draw a shape: the grid points "
+                           "inside it become the target distribution.")
+
+    with st.expander("Model and training knobs", expanded=False):
+        k1, k2, k3, k4 = st.columns(4)
+        k1.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="gan:loss")
+        k1.selectbox("Optimiser", ["adam", "sgd", "rmsprop"], key="gan:optimizer")
+        k1.select_slider("Batch size", [32, 64, 128, 256, 512, 1024], key="gan:batch_size")
+        k2.slider("Noise dimension", 1, 16, key="gan:noise_dim")
+        k2.selectbox("Noise distribution", ["gaussian", "uniform"], key="gan:noise")
+        k2.select_slider("WGAN-GP penalty weight lambda", [0.0, 0.01, 0.1, 1.0, 10.0], key="gan:gp_weight")
+        k3.slider("G hidden layers", 1, 6, key="gan:g_layers")
+        k3.select_slider("G width", [8, 16, 32, 64, 128, 256], key="gan:g_hidden")
+        k3.select_slider("G learning rate", [1e-5, 1e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2],
+                         key="gan:lr_g")
+        k3.slider("M generator steps per iteration", 1, 10, key="gan:m_g")
+        k4.slider("D hidden layers", 1, 6, key="gan:d_layers")
+        k4.select_slider("D width", [8, 16, 32, 64, 128, 256], key="gan:d_hidden")
+        k4.select_slider("D learning rate", [1e-5, 1e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2],
+                         key="gan:lr_d")
+        k4.slider("K discriminator steps per iteration", 1, 10, key="gan:k_d")
+
+    knobs = {k: ss[f"gan:{k}"] for k in DEFAULTS.as_dict() if k != "dataset"}
+    cfg = GAN2DConfig(dataset=target if target in data.TOY2D else "points", **knobs)
+    config_key = (cfg, None if points is None else hash(points.tobytes()))
+    state = ss.setdefault("gan:2d", {"trainer": None, "config": None, "running": False, "error": "", "ticket": None})
+    if state["config"] != config_key:
+        if state.get("ticket") is not None:
+            slots.pool().release(state["ticket"])
+        state.update(trainer=None, config=config_key, running=False, error="", ticket=None)
+
+    def _new_trainer(seed: int) -> Trainer:
+        if target in ("csv", "draw") and points is None:
+            raise InputError("Upload a CSV of points or draw a shape first: there is no target to learn yet.")
+        return Trainer(GAN2DTask(cfg, seed=seed, points=points), record_every=5)
+
+    def _metrics_row(box, tr: Trainer) -> None:
+        m, t = tr.latest, tr.task
+        with box.container():
+            c = st.columns(7)
+            c[0].metric("iterations (D steps / G steps)", f"{t.iterations:,}", f"{t.d_steps:,} / {t.g_steps:,}",
+                        delta_color="off")
+            c[1].metric("D accuracy on real", f"{m.get('d_acc_real', float('nan')):.0%}")
+            c[2].metric("D accuracy on fake", f"{m.get('d_acc_fake', float('nan')):.0%}")
+            c[3].metric("gradient norm at G", f"{m.get('g_grad_norm', float('nan')):.3g}",
+                        help="||dL_G/dtheta_G|| over all of G's weights, at the last G step.")
+            c[4].metric("MMD (real vs generated)", f"{m.get('mmd', float('nan')):.3g}",
+                        help="Kernel distance between the two point clouds; 0 when they match.")
+            c[5].metric("JS divergence (bits)", f"{m.get('js', float('nan')):.2f}",
+                        help="Jensen-Shannon divergence of 40x40 histograms: 0 = same, 1 = no overlap.")
+            if "modes_covered" in m:
+                c[6].metric("modes covered / near a mode", f"{m['modes_covered']:.0f} / {m['high_quality']:.0%}",
+                            help="Modes with at least 2% of the generated points within 3 standard deviations; "
+                                 "share of points within 3 standard deviations of some mode.")
+
+    @st.fragment
+    def playground():
+        s = state
+        c = st.columns([1, 1, 1, 1.2, 1, 2.2, 1.2])
+        seed = c[6].number_input("Seed", 0, 2**31 - 1, 0, key="gan:seed")
+        play = c[0].button("⏸ Pause" if s["running"] else "▶ Play", key="gan:play", type="primary", width="stretch")
+        d1 = c[1].button("D step", key="gan:dstep", width="stretch", help="One discriminator update.")
+        g1 = c[2].button("G step", key="gan:gstep", width="stretch", help="One generator update.")
+        it1 = c[3].button("1 iteration", key="gan:istep", width="stretch", help="K D steps, then M G steps.")
+        reset = c[4].button("Reset", key="gan:reset", width="stretch", help="Back to the untrained networks of this seed.")
+        speed = c[5].selectbox("Speed", list(SPEEDS), key="gan:speed", label_visibility="collapsed")
+        play_for = st.slider("Seconds one Play lasts at most", 1, int(limits.MAX_RUN_SECONDS), 60, key="gan:playfor")
+        layers = st.segmented_control("Layers", ganviz.LAYERS, selection_mode="multi", default=list(ganviz.LAYERS),
+                                      key="gan:layers", label_visibility="collapsed")
+        if reset or (s["trainer"] is not None and s.get("seed") != seed):
+            s.update(trainer=None, running=False, error="")
+        if play:
+            s["running"] = not s["running"]
+            s["play_until"] = time.monotonic() + play_for
+        try:
+            if s["trainer"] is None and (play or d1 or g1 or it1):
+                s["trainer"], s["seed"] = _new_trainer(int(seed)), seed
+            tr = s["trainer"]
+            for phase, pressed in (("d", d1), ("g", g1), ("iteration", it1)):
+                if pressed:
+                    s["running"] = False
+                    tr.task.phase = phase
+                    tr.run(steps=1, evaluate=False)
+        except InputError as e:
+            s.update(running=False, error=str(e))
+        tr = s["trainer"]
+        if s["error"]:
+            st.error(s["error"], icon="⚠️")
+        if s["running"] and s["error"]:
+            s["running"] = False
+        fig_box, metric_box, curve_box = st.empty(), st.empty(), st.empty()
+
+        if tr is None:  # nothing trained in this session yet: the shipped generator, or fresh networks
+            shipped = cfg == DEFAULTS and target == "ring8"
+            try:
+                task = GAN2DTask(cfg, seed=int(seed), points=points, device="cpu")
+            except InputError as e:
+                st.info(str(e), icon="ℹ️")
+                return
+            if shipped:
+                sd, _, extra = _shipped_2d()
+                task.model.load_state_dict(sd)
+                title = (f"Shipped generator after {extra.get('iterations', 0):,} iterations of healthy training "
+                         "(press Play to train your own from scratch)")
+            else:
+                title = "Untrained networks of this seed: press Play or a step button"
+            fig_box.plotly_chart(ganviz.playground(task.view(), task.bounds, cfg.loss, layers or (), title=title),
+                                 key="gan:fig:static")
+            return
+
+        def draw(curves: bool) -> None:
+            s["frame"] = s.get("frame", 0) + 1
+            t = tr.task
+            title = f"iteration {t.iterations:,}  ({tr.seconds:.1f} s of training)"
+            fig_box.plotly_chart(ganviz.playground(t.view(), t.bounds, cfg.loss, layers or (), title=title),
+                                 key=f"gan:fig:{s['frame']}")
+            _metrics_row(metric_box, tr)
+            if curves and tr.history:
+                curve_box.plotly_chart(viz.curve_panels(tr.history, {
+                    "losses": ["d_loss", "g_loss"], "D accuracy": ["d_acc_real", "d_acc_fake"],
+                    "gradient norm at G": ["g_grad_norm"], "distances": ["mmd", "js"]}), key=f"gan:curves:{s['frame']}")
+
+        draw(curves=True)
+        if not s["running"]:
+            return
+        # Play: the engine trains in short chunks; after each chunk the picture is redrawn (curves once a second).
+        pool = slots.pool()
+        if s.get("ticket") is None or not pool.touch(s["ticket"]):
+            s["ticket"] = pool.join()
+        per_frame = SPEEDS[speed]
+        last_curves = time.monotonic()
+        try:
+            while s["running"]:
+                if not pool.wait(s["ticket"], 0.3):
+                    if pool.ahead(s["ticket"]) == 0 and not pool.touch(s["ticket"]):
+                        s["ticket"] = pool.join()
+                    fig_box.caption(f"Waiting for a free training slot: {pool.ahead(s['ticket'])} ahead of you.")
+                    continue
+                if time.monotonic() >= s.get("play_until", 0):
+                    s["running"] = False
+                    break
+                torch.set_num_threads(slots.threads_per_run(pool.busy))
+                t0 = time.monotonic()
+                try:
+                    if per_frame is None:
+                        tr.run(seconds=FRAME, evaluate=False)
+                    else:
+                        tr.run(steps=1, evaluate=False)
+                except InputError as e:  # diverged: the last good weights are back
+                    s.update(running=False, error=str(e))
+                    break
+                pool.touch(s["ticket"])
+                now = time.monotonic()
+                draw(curves=now - last_curves > 1.0)
+                if now - last_curves > 1.0:
+                    last_curves = now
+                if per_frame is not None:
+                    time.sleep(max(0.0, 1.0 / per_frame - (time.monotonic() - t0)))
+        finally:
+            if not s["running"] and s.get("ticket") is not None:
+                pool.release(s["ticket"])
+                s["ticket"] = None
+        st.rerun(scope="fragment")
+
+    playground()
+
+    tr2d = state["trainer"]
+    if tr2d is not None and tr2d.steps:
+        d1, d2 = st.columns(2)
+        pts = tr2d.task.samples(2000, torch.Generator().manual_seed(7))
+        d1.download_button("Download 2,000 generated points (CSV)",
+                           "x,y\n" + "\n".join(f"{x:.5f},{y:.5f}" for x, y in pts), file_name="gan_points.csv",
+                           mime="text/csv", key="gan:dl:csv", on_click="ignore")
+        import io
+        buf = io.BytesIO()
+        save_2d(buf, tr2d.task, {"iterations": tr2d.task.iterations})
+        d2.download_button("Download the trained 2-D GAN (.pt)", buf.getvalue(), file_name="gan2d.pt",
+                           key="gan:dl:pt", on_click="ignore")
+
+# -- Images ------------------------------------------------------------------------------------------------------
+with tabimg:
+    st.markdown(
+        "The same loop on images: G is a small DCGAN (a linear layer, then transposed convolutions that double the "
+        "picture's side), D a small convolutional network. The grid below always decodes the **same 64 noise "
+        "vectors**, so you watch one set of samples improve. The shipped digit classifier judges how many of them "
+        "look like some digit.")
+    names = [n for n in data.dataset_names(available_only=True) if n in ("digits", "mnist", "fashion_mnist")]
+    c1, c2, c3 = st.columns(3)
+    ds_name = c1.selectbox("Dataset", names, key="gan:img:ds")
+    conditional = c2.toggle("Conditional GAN (choose the class)", value=True, key="gan:img:cond")
+    img_loss = c3.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="gan:img:loss")
+    with errors_shown():
+        ds = _digits(ds_name)
+        judge = _judge() if ds.image_shape == (1, 8, 8) else None
+
+        def _grid_view(tr: Trainer) -> None:
+            ss["gan:img:frame"] = ss.get("gan:img:frame", 0) + 1
+            st.plotly_chart(viz.image_grid(tr.task.grid(), ncols=16, height=300,
+                                           title=f"The fixed 64 noise vectors after {tr.steps:,} steps"),
+                            key=f"gan:img:live:{ss['gan:img:frame']}", config={"displayModeBar": False})
+
+        panels = {"losses": ["d_loss", "g_loss"], "D accuracy": ["d_acc_real", "d_acc_fake"],
+                  "gradient norm at G": ["g_grad_norm"], "MMD (pixels)": ["mmd"]}
+        if judge is not None:
+            panels["judge: share digit-like"] = ["judge_digit_share"]
+        trainer = training_panel(
+            "gan:img", lambda seed: ImageGANTask(ds, loss=img_loss, conditional=conditional, seed=seed, judge=judge),
+            config=(ds_name, conditional, img_loss), seconds=20.0, max_seconds=180.0, panels=panels,
+            live=_grid_view, record_every=10)
+
+        if trainer is None:
+            if ds_name != "digits":
+                st.info("The shipped GANs were trained on the 8x8 digits; press Train to make one for this dataset.",
+                        icon="ℹ️")
+                st.stop()
+            name = "gan_cgan_digits" if conditional else "gan_dcgan_digits"
+            task = image_task_from_checkpoint(checkpoints.shipped(name), ds, judge=judge)
+            who = f"Shipped {'conditional ' if conditional else ''}GAN ({task.config['noise_dim']}-number noise)"
+        else:
+            task = trainer.task
+            who = f"Your {'conditional ' if conditional else ''}GAN after {trainer.steps:,} steps"
+        model = task.model
+        ev = task.evaluate()
+        m1, m2 = st.columns(2)
+        if "judge_digit_share" in ev:
+            m1.metric(f"{who}: share of the grid the digit judge calls a digit", f"{ev['judge_digit_share']:.0%}")
+        m2.metric("MMD between generated and real test images (pixels; lower is closer)", f"{ev['mmd']:.3f}")
+        image_grid(task.grid(), key="gan:img:grid", ncols=16, download_name="gan_samples.png",
+                   caption=f"{who}: the fixed 64 noise vectors"
+                           + (" (column j asks for class j mod 10)." if model.n_classes else "."))
+
+        if model.n_classes:
+            st.subheader("Choose what to generate")
+            cc1, cc2 = st.columns([1, 3])
+            label = cc1.selectbox("Class", list(range(model.n_classes)), format_func=lambda i: ds.class_names[i],
+                                  key="gan:img:label")
+            seed_c = cc1.number_input("Noise seed", 0, 10_000, 0, key="gan:img:cseed")
+            with cc2:
+                image_grid(generate(model, 32, seed=int(seed_c), label=int(label)), key="gan:img:chosen", ncols=16,
+                           caption=f"32 noise vectors, all asked for '{ds.class_names[label]}'.",
+                           download_name=f"gan_{ds.class_names[label]}.png")
+
+        st.subheader("Walk between two noise vectors")
+        i1, i2, i3 = st.columns(3)
+        s_a = i1.number_input("Noise seed A", 0, 10_000, 1, key="gan:img:za")
+        s_b = i2.number_input("Noise seed B", 0, 10_000, 2, key="gan:img:zb")
+        slerp = i3.toggle("Spherical path (slerp)", value=True, key="gan:img:slerp",
+                          help="A Gaussian z lives near a sphere; slerp stays there, a straight line cuts inside.")
+        za = torch.randn(model.noise_dim, generator=torch.Generator().manual_seed(int(s_a))).numpy()
+        zb = torch.randn(model.noise_dim, generator=torch.Generator().manual_seed(int(s_b))).numpy()
+        lab = int(ss.get("gan:img:label", 0)) if model.n_classes else None
+        image_grid(interpolate(model, za, zb, steps=12, label=lab, spherical=slerp), key="gan:img:interp", ncols=12,
+                   caption="Left: G(z_A), right: G(z_B); in between: G of the points on the path.",
+                   download_name="gan_interpolation.png")
+        st.download_button("Download this GAN (.pt)",
+                           checkpoints.to_bytes(model, task.config, BUILDER_IMG, {"loss": task.loss}),
+                           file_name="gan_images.pt", key="gan:img:dl", on_click="ignore")
