@@ -223,16 +223,16 @@ with errors_shown():
                        "label or word. Drag to zoom, double-click to reset." +
                        (" In 3-D, drag turns the view." if dim == 3 else ""))
         m = right.columns(2)
-        m[0].metric(f"Trustworthiness (k={q['k']})", f"{q['trustworthiness']:.3f}",
-                    help="scikit-learn: 1 = no point has strangers among its k nearest in the layout. "
+        m[0].metric("Trustworthiness", f"{q['trustworthiness']:.3f}",
+                    help=f"scikit-learn, k = {q['k']}: 1 = no point has strangers among its k nearest in the layout. "
                          + (f"Computed on a random sample of {q['n_used']:,} points." if q["n_used"] < q["n"] else ""))
-        m[1].metric(f"{q['k']} nearest neighbours kept", f"{q['knn_kept']:.0%}",
+        m[1].metric("Neighbours kept", f"{q['knn_kept']:.0%}",
                     help="The share of each point's 10 nearest original neighbours that are also among its 10 "
                          "nearest in the layout, averaged over points.")
         m = right.columns(2)
         m[0].metric("Compute time", f"{emb.seconds_:.1f} s")
         if method == "tsne":
-            m[1].metric("KL divergence C", f"{emb.kl_:.3f}" if np.isfinite(emb.kl_) else "n/a",
+            m[1].metric("KL (t-SNE cost)", f"{emb.kl_:.3f}" if np.isfinite(emb.kl_) else "n/a",
                         help="The t-SNE objective above at the last report (lower is better).")
         if sel is not None:
             same = len(set(nb_x) & set(nb_y))
@@ -241,10 +241,10 @@ with errors_shown():
             if view.images is not None:
                 lab = lambda ii: [view.label_text(i) or f"#{i}" for i in ii]  # noqa: E731
                 with right:
-                    image_grid(view.images[[sel, *nb_x]], key="emb:nbx", ncols=9, titles=lab([sel, *nb_x]),
+                    image_grid(view.images[[sel, *nb_x]], key="emb:nbx", ncols=5, titles=lab([sel, *nb_x]),
                                caption="The point, then its nearest in the original space.",
                                download_name="neighbours_original.png")
-                    image_grid(view.images[[sel, *nb_y]], key="emb:nby", ncols=9, titles=lab([sel, *nb_y]),
+                    image_grid(view.images[[sel, *nb_y]], key="emb:nby", ncols=5, titles=lab([sel, *nb_y]),
                                caption="The point, then its nearest in the layout.",
                                download_name="neighbours_layout.png")
             else:
