@@ -193,6 +193,7 @@ with tab2d:
             for phase, pressed in (("d", d1), ("g", g1), ("iteration", it1)):
                 if pressed:
                     s["running"] = False
+                    torch.set_num_threads(1)
                     tr.task.phase = phase
                     tr.run(steps=1, evaluate=False)
         except InputError as e:
@@ -253,7 +254,9 @@ with tab2d:
                 if time.monotonic() >= s.get("play_until", 0):
                     s["running"] = False
                     break
-                torch.set_num_threads(slots.threads_per_run(pool.busy))
+                # The 2-D networks are tiny: one thread is fastest (more threads only add overhead, and on a busy
+                # machine their spin-waiting makes each step many times slower).
+                torch.set_num_threads(1)
                 t0 = time.monotonic()
                 try:
                     if per_frame is None:
@@ -274,7 +277,7 @@ with tab2d:
             if not s["running"] and s.get("ticket") is not None:
                 pool.release(s["ticket"])
                 s["ticket"] = None
-        st.rerun(scope="fragment")
+        st.rerun()  # redraw the whole page (downloads included) with the trained model
 
     playground()
 
