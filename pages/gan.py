@@ -170,22 +170,27 @@ with tab2d:
     @st.fragment
     def playground():
         s = state
-        c = st.columns([1, 1, 1, 1.2, 1, 2.2, 1.2])
-        seed = c[6].number_input("Seed", 0, 2**31 - 1, 0, key="gan:seed")
-        play = c[0].button("⏸ Pause" if s["running"] else "▶ Play", key="gan:play", type="primary", width="stretch")
+        c = st.columns(5)
+        def _toggle():  # a callback runs before the rerun, so the button's label already shows the new state
+            s["running"] = not s["running"]
+            s["play_until"] = time.monotonic() + ss.get("gan:playfor", 60)
+
+        play = c[0].button("Pause" if s["running"] else "Play", key="gan:play", type="primary", width="stretch",
+                           on_click=_toggle)
         d1 = c[1].button("D step", key="gan:dstep", width="stretch", help="One discriminator update.")
         g1 = c[2].button("G step", key="gan:gstep", width="stretch", help="One generator update.")
-        it1 = c[3].button("1 iteration", key="gan:istep", width="stretch", help="K D steps, then M G steps.")
+        it1 = c[3].button("Iteration", key="gan:istep", width="stretch",
+                          help="One full iteration: K discriminator steps, then M generator steps.")
         reset = c[4].button("Reset", key="gan:reset", width="stretch", help="Back to the untrained networks of this seed.")
-        speed = c[5].selectbox("Speed", list(SPEEDS), key="gan:speed", label_visibility="collapsed")
-        play_for = st.slider("Seconds one Play lasts at most", 1, int(limits.MAX_RUN_SECONDS), 60, key="gan:playfor")
+        c = st.columns([2, 1, 2])
+        speed = c[0].selectbox("Speed", list(SPEEDS), key="gan:speed")
+        seed = c[1].number_input("Seed", 0, 2**31 - 1, 0, key="gan:seed")
+        play_for = c[2].slider("Seconds one Play lasts at most", 1, int(limits.MAX_RUN_SECONDS), 60, key="gan:playfor")
         layers = st.segmented_control("Layers", ganviz.LAYERS, selection_mode="multi", default=list(ganviz.LAYERS),
                                       key="gan:layers", label_visibility="collapsed")
+        del play_for  # read by _toggle from the session state
         if reset or (s["trainer"] is not None and s.get("seed") != seed):
             s.update(trainer=None, running=False, error="")
-        if play:
-            s["running"] = not s["running"]
-            s["play_until"] = time.monotonic() + play_for
         try:
             if s["trainer"] is None and (play or d1 or g1 or it1):
                 s["trainer"], s["seed"] = _new_trainer(int(seed)), seed
@@ -215,8 +220,8 @@ with tab2d:
             if shipped:
                 sd, _, extra = _shipped_2d()
                 task.model.load_state_dict(sd)
-                title = (f"Shipped generator after {extra.get('iterations', 0):,} iterations of healthy training "
-                         "(press Play to train your own from scratch)")
+                title = f"Shipped GAN: {extra.get('iterations', 0):,} iterations of healthy training"
+                st.caption("Press Play (or a step button) to train your own from scratch with the knobs above.")
             else:
                 title = "Untrained networks of this seed: press Play or a step button"
             fig_box.plotly_chart(ganviz.playground(task.view(), task.bounds, cfg.loss, layers or (), title=title),
@@ -227,13 +232,13 @@ with tab2d:
             s["frame"] = s.get("frame", 0) + 1
             t = tr.task
             title = f"iteration {t.iterations:,}  ({tr.seconds:.1f} s of training)"
-            fig_box.plotly_chart(ganviz.playground(t.view(), t.bounds, cfg.loss, layers or (), title=title),
-                                 key=f"gan:fig:{s['frame']}")
+            # No element key: the chart is updated in place frame after frame (a new key would remount it).
+            fig_box.plotly_chart(ganviz.playground(t.view(), t.bounds, cfg.loss, layers or (), title=title))
             _metrics_row(metric_box, tr)
             if curves and tr.history:
                 curve_box.plotly_chart(viz.curve_panels(tr.history, {
                     "losses": ["d_loss", "g_loss"], "D accuracy": ["d_acc_real", "d_acc_fake"],
-                    "gradient norm at G": ["g_grad_norm"], "distances": ["mmd", "js"]}), key=f"gan:curves:{s['frame']}")
+                    "gradient norm at G": ["g_grad_norm"], "distances": ["mmd", "js"]}))
 
         draw(curves=True)
         if not s["running"]:
@@ -304,8 +309,9 @@ with tabimg:
     names = [n for n in data.dataset_names(available_only=True) if n in ("digits", "mnist", "fashion_mnist")]
     c1, c2, c3 = st.columns(3)
     ds_name = c1.selectbox("Dataset", names, key="gan:img:ds")
-    conditional = c2.toggle("Conditional GAN (choose the class)", value=True, key="gan:img:cond")
-    img_loss = c3.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="gan:img:loss")
+    conditional = c2.toggle("Conditional GAN", value=True, key="gan:img:cond",
+                            help="G and D also see the class, so you can ask for a chosen digit.")
+    img_loss = c3.selectbox("Loss", list(LOSSES), index=1, format_func=LOSSES.get, key="gan:img:loss")
     with errors_shown():
         ds = _digits(ds_name)
         judge = _judge() if ds.image_shape == (1, 8, 8) else None

@@ -22,7 +22,7 @@ __all__ = ["BUILDER_2D", "BUILDER_IMG", "DCGAN", "GAN2D", "GAN2DConfig", "GAN2DT
            "summary", "cli_args", "cli_run", "pretrain", "load_2d", "SHIPPED"]
 
 # Shipped checkpoints and the step budgets that re-create them (steps, not seconds: same result on any machine).
-SHIPPED = {"gan_2d_ring8": 1500, "gan_dcgan_digits": 800, "gan_cgan_digits": 800}
+SHIPPED = {"gan_2d_ring8": 3000, "gan_dcgan_digits": 800, "gan_cgan_digits": 800}
 MAX_SAMPLES = 100_000
 
 

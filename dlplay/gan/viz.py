@@ -50,15 +50,15 @@ def playground(view: dict, bounds, loss: str, layers=LAYERS, arrow_scale: float 
                           thickness=12)))
     if "manifold" in layers:
         mx, my = _manifold_lines(view["manifold"], view["manifold_shape"])
-        traces.append(dict(type="scattergl", x=mx, y=my, mode="lines", line=dict(color=MANIFOLD, width=1), name="manifold "
+        traces.append(dict(type="scatter", x=mx, y=my, mode="lines", line=dict(color=MANIFOLD, width=1), name="manifold "
                                    "(image of a noise grid)", hoverinfo="skip"))
     if "real" in layers:
         r = view["real"]
-        traces.append(dict(type="scattergl", x=r[:, 0], y=r[:, 1], mode="markers", name="real",
+        traces.append(dict(type="scatter", x=r[:, 0], y=r[:, 1], mode="markers", name="real",
                                    marker=dict(size=5, color=REAL, opacity=0.8), hoverinfo="skip"))
     if "generated" in layers:
         f = view["fake"]
-        traces.append(dict(type="scattergl", x=f[:, 0], y=f[:, 1], mode="markers", name="generated",
+        traces.append(dict(type="scatter", x=f[:, 0], y=f[:, 1], mode="markers", name="generated",
                                    marker=dict(size=5, color=FAKE, opacity=0.85), hoverinfo="skip"))
     if "gradient arrows" in layers:
         f, a = view["fake"], view["arrows"] * arrow_scale
@@ -66,7 +66,7 @@ def playground(view: dict, bounds, loss: str, layers=LAYERS, arrow_scale: float 
         n = np.linalg.norm(a, axis=1, keepdims=True)
         a = np.where(n > cap, a / np.maximum(n, 1e-12) * cap, a)
         ax, ay = _segments(f, f + a)
-        traces.append(dict(type="scattergl", x=ax, y=ay, mode="lines", line=dict(color=ARROW, width=1.5),
+        traces.append(dict(type="scatter", x=ax, y=ay, mode="lines", line=dict(color=ARROW, width=1.5),
                                    name="G's gradient (where each point is pushed)", hoverinfo="skip"))
     layout = dict(
         height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10), title=dict(text=title),
