@@ -8,9 +8,10 @@ So it learns one extra class, "not a digit", from junk made on the fly: noise, s
 digits and the average of two different digits (what a bad generator tends to produce).
 
 A fair judge must not punish a digit for being soft: a VAE's decoder outputs pixel *probabilities*, so its digits
-are blurrier and greyer than the sharp training scans. Half of the real digits in each batch are therefore shown
-blurred by a random amount and/or at lower contrast, still labelled with their digit (`soften`): the judge then
-decides on shape, not on sharpness, and still rejects blobs, noise and two-digit blends.
+are blurrier and greyer than the sharp training scans. So each real digit in a batch is, with probability 1/2,
+blended with a blurred copy of itself and, independently with probability 1/2, shown at lower contrast, still
+labelled with its digit (`soften`): the judge decides on shape, not on sharpness, and still rejects blobs, noise
+and two-digit blends (tests/test_vae.py checks both sides).
 """
 
 from __future__ import annotations

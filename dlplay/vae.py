@@ -346,13 +346,13 @@ def load(source) -> tuple[VAE, dict, dict]:
 SHIPPED = {
     "vae_digits": (dict(latent=2, variational=True), 3000),
     "ae_digits": (dict(latent=2, variational=False), 3000),
-    "vae_digits_z8": (dict(latent=8, variational=True), 3000),
-    "ae_digits_z8": (dict(latent=8, variational=False), 3000),
+    "vae_digits_z16": (dict(latent=16, variational=True), 3000),
+    "ae_digits_z16": (dict(latent=16, variational=False), 3000),
 }
 
 
 def pretrain(out_dir=None, seed: int = 0) -> dict:
-    """Re-create the shipped checkpoints: 2-D and 8-D latent VAEs on digits and the matching plain AEs."""
+    """Re-create the shipped checkpoints: 2-D and 16-D latent VAEs on digits and the matching plain AEs."""
     from pathlib import Path
 
     from .data import load as load_data

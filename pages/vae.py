@@ -112,15 +112,15 @@ if own:
                             class_names=ds_view.class_names,
                             description="Posterior means mu(x) of the test images under your trained VAE."))
 
+ev = trainer.last_eval if own else _shipped("vae_digits")[2]
+m = st.columns(3)
 if ds_view.image_shape == (1, 8, 8):
     q = vae.sample_quality(model, _judge(), 500, 0)
-    ev = trainer.last_eval if own else {}
-    m = st.columns(3)
     m[0].metric("Prior samples judged to be digits (of 500)", f"{q['confident_share']:.0%}", help=JUDGE_NOTE)
     m[1].metric("Judge's mean confidence on prior samples", f"{q['mean_confidence']:.2f}", help=JUDGE_NOTE)
-    if ev.get("test_elbo") is not None:
-        m[2].metric("Test ELBO (nats per image)", f"{ev['test_elbo']:.1f}",
-                    help=f"recon {ev['test_recon']:.1f} + KL {ev['test_kl']:.1f}, on the test split")
+if ev.get("test_elbo") is not None:
+    m[2].metric("Test ELBO (nats per image)", f"{ev['test_elbo']:.1f}",
+                help=f"= -(recon {ev['test_recon']:.1f} + KL {ev['test_kl']:.1f}), on the test split")
 
 tabs = st.tabs(["Latent manifold", "Sliders and sampling", "Encoder view", "AE versus VAE", "Interpolation"])
 
@@ -169,8 +169,9 @@ with tabs[3], errors_shown():
     st.markdown("The same network trained twice on the same batches: once as a VAE, once without the noise and "
                 "without the KL term (a plain autoencoder). Both decode the **same random draws** eps ~ N(0, I), "
                 "each placed in its own model's code region (z = mean + std * eps of its test codes). The VAE's "
-                "region is full of digits; the plain autoencoder's has gaps between its training codes.")
-    pair_name = st.radio("Models", ["shipped, 8-number code", "shipped, 2-number code", "train my own pair"],
+                "region is full of digits; the plain autoencoder's has gaps between its training codes. The gap "
+                "shows best with a longer code: with only 2 numbers even a plain autoencoder must fill the plane.")
+    pair_name = st.radio("Models", ["shipped, 16-number code", "shipped, 2-number code", "train my own pair"],
                          horizontal=True, key="vae:pair:which")
     pair = None
     if pair_name.startswith("train"):
@@ -184,7 +185,7 @@ with tabs[3], errors_shown():
         if pair_tr is not None and pair_tr.steps > 0:
             pair = (pair_tr.task.vae.model.cpu().eval(), pair_tr.task.ae.model.cpu().eval(), ds)
     else:
-        z = "_z8" if pair_name.startswith("shipped, 8") else ""
+        z = "_z16" if pair_name.startswith("shipped, 16") else ""
         pair = (_shipped(f"vae_digits{z}")[0], _shipped(f"ae_digits{z}")[0], _data("digits"))
     if pair is not None:
         n_show = 48

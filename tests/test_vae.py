@@ -150,11 +150,11 @@ def test_shipped_vae_api_and_prior_samples_look_like_digits(digits):
 def test_shipped_ae_versus_vae_the_judge_prefers_the_vae(digits):
     j = load_judge()
     conf = {}
-    for name in ("vae_digits_z8", "ae_digits_z8"):
+    for name in ("vae_digits_z16", "ae_digits_z16"):
         m = vae.load(checkpoints.shipped(name))[0]
         codes = vae.encode_means(m, digits.x_test)[0]
         conf[name] = vae.sample_quality(m, j, 500, seed=1, codes=codes)["mean_confidence"]
-    assert conf["vae_digits_z8"] > conf["ae_digits_z8"] + 0.05
+    assert conf["vae_digits_z16"] > conf["ae_digits_z16"] + 0.05
 
 
 def test_judge_accepts_soft_digits_and_rejects_junk(digits):
