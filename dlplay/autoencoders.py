@@ -375,11 +375,12 @@ def search_agreement(model: Autoencoder, data: ImageData, k: int = 8) -> dict[st
             "pixel": (data.y_train[pix] == y).float().mean().item()}
 
 
-def identity_error(model: Autoencoder, data: ImageData, n: int = 64) -> float:
-    """MSE between random-noise images and their reconstructions. Small means the model copies whatever it is
-    given (a near-identity map) instead of mapping inputs onto the images it learned."""
-    noise = torch.rand((n, *data.image_shape), generator=torch.Generator().manual_seed(1))
-    return mse(reconstruct(model, noise), noise)
+def identity_error(model: Autoencoder, data: ImageData, level: float = 0.1) -> float:
+    """MSE between slightly noisy test images and their reconstructions. Small means the model copies whatever it
+    is given, noise included (a near-identity map); a bottleneck model cannot, it maps inputs onto the images it
+    learned and so removes part of the noise."""
+    x_noisy = noisy_test(data, "gaussian", level)
+    return mse(reconstruct(model, x_noisy), x_noisy)
 
 
 def first_filters(model: Autoencoder) -> torch.Tensor:
@@ -461,7 +462,7 @@ def code_map(codes: np.ndarray, method: str = "PCA") -> np.ndarray:
 SHIPPED = {
     "autoencoder_digits": ("digits", "deep", 8, 4000),
     "autoencoder_rotations": ("rotations", "deep", 1, 3000),
-    "autoencoder_linear_digits": ("digits", "linear", 8, 3000),
+    "autoencoder_linear_digits": ("digits", "linear", 8, 12000),
     "autoencoder_sparse_digits": ("digits", "sparse", 16, 4000),
     "autoencoder_denoising_digits": ("digits", "denoising", 8, 4000),
     "autoencoder_overcomplete_digits": ("digits", "overcomplete", 128, 3000),
@@ -482,7 +483,7 @@ def load(source) -> tuple[Autoencoder, dict, dict]:
     return checkpoints.load(source, expect_builder=BUILDER)
 
 
-def pretrain(out_dir=None, seed: int = 0) -> dict:
+def pretrain(out_dir=None, seed: int = 0, names=None) -> dict:
     """Re-create the shipped autoencoders (a fixed step budget each, on the CPU). Weights are stored in half
     precision to keep the files small; loading copies them back into the float32 model."""
     import copy
@@ -492,6 +493,8 @@ def pretrain(out_dir=None, seed: int = 0) -> dict:
     out_dir = Path(out_dir or checkpoints.SHIPPED_DIR)
     results = {}
     for name, (ds, variant, k, steps) in SHIPPED.items():
+        if names and name not in names:
+            continue
         data = load_data(ds)
         task = AutoencoderTask(data, variant, k, seed=seed, device="cpu")
         Trainer(task, record_every=100).run(steps=steps)

@@ -1,6 +1,7 @@
 """Autoencoder Lab backend: shapes and losses of every variant, short training runs, PCA comparison, codes' uses."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -12,6 +13,15 @@ from dlplay import autoencoders as ae
 from dlplay import checkpoints, data
 from dlplay.errors import InputError
 from dlplay.train import Trainer
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """These models are tiny: one thread is faster than two, and far faster on a shared, busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +70,9 @@ def test_losses_of_each_variant(digits):
 def test_short_training_lowers_the_loss(variant, digits):
     task = ae.AutoencoderTask(digits, variant, seed=0, device="cpu")
     before = task.evaluate()["test_mse"]
-    tr = Trainer(task, record_every=1).run(steps=150 if variant != "contractive" else 80)
+    tr = Trainer(task, record_every=1).run(steps=60)
     losses = [h["loss"] for h in tr.history]
-    assert np.mean(losses[-10:]) < np.mean(losses[:10])
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
     assert tr.last_eval["test_mse"] < before
 
 
@@ -80,12 +90,12 @@ def test_bad_settings_are_input_errors(digits):
 
 
 def test_linear_autoencoder_finds_pca_subspace(digits):
-    task = ae.AutoencoderTask(digits, "linear", 4, lr=1e-2, batch_size=256, seed=0, device="cpu")
-    pca = ae.PCABaseline(digits, 4)
-    Trainer(task).run(steps=600)
-    assert ae.subspace_angle(task.model, pca) < 20
-    assert task.evaluate()["test_mse"] < 1.15 * pca.test_mse(digits.x_test)
-    assert ae.subspace_angle(ae.build_model("linear", code_size=4), pca) > 45  # untrained: far from it
+    task = ae.AutoencoderTask(digits, "linear", 2, lr=1e-2, batch_size=256, seed=0, device="cpu")
+    pca = ae.PCABaseline(digits, 2)
+    assert ae.subspace_angle(task.model, pca) > 45  # untrained: far from it
+    Trainer(task).run(steps=1500)
+    assert ae.subspace_angle(task.model, pca) < 10
+    assert task.evaluate()["test_mse"] < 1.05 * pca.test_mse(digits.x_test)
 
 
 def test_shipped_default_checkpoint_is_deep_8_and_beats_pca(digits):
@@ -132,7 +142,8 @@ def test_overcomplete_copies_noise_and_deep_does_not(digits):
 def test_checkpoint_round_trip_and_cli(tmp_path):
     out = tmp_path / "m.pt"
     r = subprocess.run([sys.executable, "-m", "dlplay", "train", "autoencoder", "--variant", "denoising",
-                        "--steps", "30", "--out", str(out), "--json"], capture_output=True, text=True, timeout=120)
+                        "--steps", "20", "--out", str(out), "--json"], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "DLPLAY_THREADS": "1"})
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     for k in ("variant", "code_size", "steps", "seconds", "test_mse", "pca_test_mse", "psnr_noisy", "psnr_denoised"):
