@@ -260,14 +260,15 @@ def manifold(model: VAE, n: int = 15, dims: tuple[int, int] = (0, 1), base: np.n
 
 def manifold_figure(images: np.ndarray, n: int, dims=(0, 1), height: int = 720) -> go.Figure:
     """The grid as one big image, axes labelled with the z values of the grid's columns and rows."""
-    mosaic = viz.tile(images, n, pad=0)
-    h = mosaic.shape[0] // n
+    # A thin dark line between tiles: 8x8 digits touching each other read as stripes.
+    mosaic = viz.tile(images, n, pad=1, pad_value=0.3)
+    h = (mosaic.shape[0] - 1) // n  # tile side plus its padding
     g = prior_grid(n)
     fig = go.Figure(go.Image(z=mosaic, hoverinfo="skip"))
     ticks = list(range(0, n, max(1, n // 7)))
-    fig.update_xaxes(tickvals=[h * k + h / 2 for k in ticks], ticktext=[f"{g[k]:.1f}" for k in ticks],
+    fig.update_xaxes(tickvals=[1 + h * k + (h - 1) / 2 for k in ticks], ticktext=[f"{g[k]:.1f}" for k in ticks],
                      title=f"z{dims[0] + 1}")
-    fig.update_yaxes(tickvals=[h * k + h / 2 for k in ticks], ticktext=[f"{g[::-1][k]:.1f}" for k in ticks],
+    fig.update_yaxes(tickvals=[1 + h * k + (h - 1) / 2 for k in ticks], ticktext=[f"{g[::-1][k]:.1f}" for k in ticks],
                      title=f"z{dims[1] + 1}")
     fig.update_layout(height=height, margin=dict(l=50, r=10, t=10, b=40))
     return fig

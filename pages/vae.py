@@ -16,9 +16,10 @@ page_header(
     "codes are smeared out and packed around the origin, *every* point near the prior decodes to something "
     "plausible, so the decoder becomes a generator: draw z from N(0, I), decode. A plain autoencoder makes no "
     "such promise. Training maximises the evidence lower bound (ELBO), in nats per image:",
-    formula=r"\log p(x) \;\ge\; \mathrm{ELBO}(x) = \underbrace{\mathbb{E}_{q(z|x)}[\log p(x\mid z)]}_{-\text{recon}}"
-            r" \;-\; \beta\,\underbrace{\mathrm{KL}\big(q(z\mid x)\,\|\,\mathcal N(0,I)\big)}_{\text{kl}},\qquad"
-            r" z = \mu(x) + \sigma(x)\odot\varepsilon,\ \varepsilon\sim\mathcal N(0,I)",
+    formula=r"\begin{aligned}\log p(x) \;\ge\; \mathrm{ELBO}(x) &= \underbrace{\mathbb{E}_{q(z|x)}[\log p(x\mid z)]}_"
+            r"{-\text{recon}} \;-\; \beta\,\underbrace{\mathrm{KL}\big(q(z\mid x)\,\|\,\mathcal N(0,I)\big)}_{\text{kl}}"
+            r"\\ z &= \mu(x) + \sigma(x)\odot\varepsilon,\quad \varepsilon\sim\mathcal N(0,I)"
+            r"\end{aligned}",
     try_list=["Look at the latent manifold: a whole map of digits, smoothly morphing into each other.",
               "Press *Sample from the prior* under the sliders, then drag z1 and z2.",
               "Open *AE versus VAE*: the same random draws decoded by a plain autoencoder and by a VAE; compare the "
@@ -116,10 +117,10 @@ ev = trainer.last_eval if own else _shipped("vae_digits")[2]
 m = st.columns(3)
 if ds_view.image_shape == (1, 8, 8):
     q = vae.sample_quality(model, _judge(), 500, 0)
-    m[0].metric("Prior samples judged to be digits (of 500)", f"{q['confident_share']:.0%}", help=JUDGE_NOTE)
-    m[1].metric("Judge's mean confidence on prior samples", f"{q['mean_confidence']:.2f}", help=JUDGE_NOTE)
+    m[0].metric("Digits among 500 prior samples", f"{q['confident_share']:.0%}", help=JUDGE_NOTE)
+    m[1].metric("Judge's mean confidence", f"{q['mean_confidence']:.2f}", help=JUDGE_NOTE)
 if ev.get("test_elbo") is not None:
-    m[2].metric("Test ELBO (nats per image)", f"{ev['test_elbo']:.1f}",
+    m[2].metric("Test ELBO (nats/image)", f"{ev['test_elbo']:.1f}",
                 help=f"= -(recon {ev['test_recon']:.1f} + KL {ev['test_kl']:.1f}), on the test split")
 
 tabs = st.tabs(["Latent manifold", "Sliders and sampling", "Encoder view", "AE versus VAE", "Interpolation"])
@@ -199,7 +200,7 @@ with tabs[3], errors_shown():
                 if pair[2].image_shape == (1, 8, 8):
                     q = judge(_judge(), torch.as_tensor(imgs))
                     k = st.columns(2)
-                    k[0].metric("Judged digits (of 500 random codes)", f"{q['confident_share']:.0%}",
+                    k[0].metric("Digits among 500 random codes", f"{q['confident_share']:.0%}",
                                 help=JUDGE_NOTE)
                     k[1].metric("Judge's mean confidence", f"{q['mean_confidence']:.2f}", help=JUDGE_NOTE)
                 image_grid(imgs[:n_show], key=f"vae:pair:{label}", ncols=8, download_name=f"{label}_random.png",

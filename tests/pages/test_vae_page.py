@@ -17,7 +17,7 @@ def test_vae_page_manifold_sliders_sampling_and_training(root):
     charts = at.get("plotly_chart")
     assert any(c.proto.id.endswith("vae:manifold") for c in charts)  # the latent manifold grid is drawn
     metrics = {m.label: m.value for m in at.metric}
-    share = metrics["Prior samples judged to be digits (of 500)"]
+    share = metrics["Digits among 500 prior samples"]
     assert float(share.rstrip("%")) >= 80  # the shipped VAE's prior samples look like digits
 
     before = _image_urls(at)
