@@ -166,7 +166,7 @@ def loss_terms(model: Autoencoder, x: torch.Tensor, variant: str, weight: float 
     elif variant == "contractive" and weight > 0:
         penalty = weight * jacobian_sq(model, x).mean()       # lambda * ||J_f(x)||_F^2
     else:
-        penalty = torch.zeros((), device=x.device)
+        return {"loss": mse, "mse": mse, "penalty": 0.0}      # no extra graph node when there is no penalty
     return {"loss": mse + penalty, "mse": mse, "penalty": penalty}
 
 

@@ -120,12 +120,13 @@ with errors_shown():
     mse_ae = ae.mse(ae.decode(model, codes_test), ds.x_test)
     mse_pca = pca.test_mse(ds.x_test)
     m = st.columns(4)
-    m[0].metric("Autoencoder: test MSE per pixel", f"{mse_ae:.4f}")
-    m[1].metric(f"PCA, {pca.k} components: test MSE", f"{mse_pca:.4f}")
-    m[2].metric("Autoencoder / PCA error", f"{mse_ae / max(mse_pca, 1e-12):.2f}x" if mse_pca > 1e-9 else "PCA exact",
-                help="Below 1: the autoencoder reconstructs the test images better than PCA.")
+    m[0].metric("Autoencoder test MSE", f"{mse_ae:.4f}", help="Mean squared error per pixel on the test images.")
+    m[1].metric(f"PCA test MSE ({pca.k} comp.)", f"{mse_pca:.4f}",
+                help=f"PCA with {pca.k} components fitted on the training images, same test images.")
+    m[2].metric("Autoencoder / PCA", f"{mse_ae / max(mse_pca, 1e-12):.2f}x" if mse_pca > 1e-9 else "PCA exact",
+                help="Ratio of the two test errors. Below 1: the autoencoder reconstructs better than PCA.")
     if variant == "linear":
-        m[3].metric("Largest angle between its subspace and PCA's", f"{ae.subspace_angle(model, pca):.1f}°",
+        m[3].metric("Angle to PCA's subspace", f"{ae.subspace_angle(model, pca):.1f}°",
                     help="Principal angle between the decoder's columns and PCA's top components: 0° = same subspace.")
     image_grid(torch.cat([x_show, rec_ae, rec_pca]), key="ae:vs_pca", ncols=len(x_show),
                caption=f"Rows: test images, {who}, PCA with {pca.k} components.", download_name="ae_vs_pca.png")

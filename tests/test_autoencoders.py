@@ -45,7 +45,7 @@ def test_losses_of_each_variant(digits):
     x = digits.x_train[:32]
     g = torch.Generator().manual_seed(0)
     plain = ae.loss_terms(ae.build_model("deep"), x, "deep")
-    assert plain["penalty"].item() == 0 and torch.isclose(plain["loss"], plain["mse"])
+    assert plain["penalty"] == 0 and torch.isclose(plain["loss"], plain["mse"])
     m = ae.build_model("sparse")
     out = ae.loss_terms(m, x, "sparse", 0.1)
     assert torch.isclose(out["penalty"], 0.1 * m.encode(x).abs().mean())
