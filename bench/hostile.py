@@ -10,7 +10,6 @@ animation), accepted with a note that says what was converted.
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import pickle
@@ -116,14 +115,27 @@ def upload_paths() -> dict[str, Callable[[bytes, str], object]]:
         "text": lambda b, name: data.read_text(b),
         "checkpoint": lambda b, name: checkpoints.load(b),
     }
-    # Topic upload readers: (kind, module, function(bytes, filename)).
-    for kind, mod, fn in [("table", "dlplay.embed", "read_table"), ("points", "dlplay.gan", "read_points"),
-                          ("corpus", "dlplay.words", "read_corpus")]:
-        try:
-            f = getattr(importlib.import_module(mod), fn)
-        except (ImportError, AttributeError):
-            continue
-        paths[kind] = lambda b, name, f=f: f(b, name)
+    # Topic upload readers, where their module exists.
+    try:   # the Embedding Explorer: an uploaded CSV / TSV / .npy table
+        from dlplay import embed
+
+        paths["table"] = lambda b, name: embed.read_table(b, name)
+    except ImportError:
+        pass
+    try:   # the GAN Lab: points the user uploads as x,y CSV
+        from dlplay.gan import parse_points_csv
+
+        paths["points"] = lambda b, name: parse_points_csv(b)
+    except ImportError:
+        pass
+    try:   # the Words page: a text corpus, a word2vec vector file, a labelled CSV for the classifier
+        from dlplay import words
+
+        paths["corpus"] = lambda b, name: words.corpus_from_text(data.read_text(b))
+        paths["vectors"] = lambda b, name: words.read_word2vec_text(b)
+        paths["labelled csv"] = lambda b, name: words.read_labelled_csv(b)
+    except ImportError:
+        pass
     return paths
 
 

@@ -78,20 +78,59 @@ def test_short_training_loss_falls(loss, arch):
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
 
 
+@pytest.mark.parametrize("loss", W.LOSSES)
+@pytest.mark.parametrize("arch", ["skipgram", "cbow"])
+def test_update_is_minus_lr_times_the_autograd_gradient(loss, arch):
+    """The closed-form update (g = sigmoid(s) - label, or softmax - one_hot) is exactly plain SGD on the lesson's
+    loss functions, checked against autograd."""
+    task = W.Word2VecTask(W.corpus_from_text("the cat sat on the mat and the dog sat on the log " * 3), loss=loss,
+                          arch=arch, dim=6, window=2, negative=3, min_count=1, seed=0, device="cpu", dup_cap=1e9)
+    gen = torch.Generator().manual_seed(1)
+    task.model.W_in.copy_(torch.randn(task.model.W_in.shape, generator=gen))
+    task.model.W_out.copy_(torch.randn(task.model.W_out.shape, generator=gen))
+    V, lr = len(task.vocab), 0.1
+    target = torch.tensor([0, 3, 5, 3])
+    if arch == "skipgram":
+        in_idx, mask = torch.tensor([1, 2, 2, 4]), None
+    else:
+        in_idx, mask = torch.tensor([[1, 2, 0, 0], [2, 4, 5, 1], [0, 0, 0, 0], [6, 1, 2, 3]]), \
+            torch.tensor([[1., 1., 0., 0.], [1., 1., 1., 1.], [1., 0., 0., 0.], [0., 1., 1., 1.]])
+    W_in = task.model.W_in.detach().clone().requires_grad_()
+    W_out = task.model.W_out.detach().clone().requires_grad_()
+    state = task.generator.get_state()
+    rows = W_in[in_idx]
+    h = rows if mask is None else (rows * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+    if loss == "negative":
+        noise = task._negatives(len(target))
+        ref = W.negative_sampling_loss(h, W_out[target], W_out[noise])
+    elif loss == "hierarchical":
+        ref = W.hierarchical_loss(h, W_out[task.points[target]], task.codes[target], task.path_mask[target])
+    else:
+        ref = W.softmax_loss(h, target, W_out)
+    g_in, g_out = torch.autograd.grad(ref, [W_in, W_out])
+    task.generator.set_state(state)
+    got = task.sgd_step(in_idx, target, mask, lr)
+    assert got == pytest.approx(ref.item(), rel=1e-5)
+    torch.testing.assert_close(task.model.W_in, W_in.detach() - lr * g_in, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(task.model.W_out, W_out.detach() - lr * g_out, rtol=1e-5, atol=1e-6)
+    assert V > 6
+
+
 def test_trained_neighbours_are_not_trivial_and_resume_is_exact():
     docs = _small_docs()
-    task = W.Word2VecTask(docs, dim=20, epochs=2, seed=1, device="cpu", batch_words=2000)
+    task = W.Word2VecTask(docs, dim=50, epochs=10, alpha=0.05, seed=1, device="cpu", batch_words=1000)
     Trainer(task).run(steps=task.total_steps)
     nn = W.nearest(task.vocab.words, task.vectors(), "police", 10)
     assert "police" not in [w for w, _ in nn] and nn[0][1] > nn[-1][1]
-    # the neighbours of a frequent word are related, not a random draw: compare with an untrained model's
-    fresh = W.Word2VecTask(docs, dim=20, epochs=2, seed=1, device="cpu")
-    ws_trained = W.wordsim(task.vocab.words, task.vectors())
-    assert ws_trained["pairs"] > 20
-    related = {"officers", "police", "man", "arrested", "investigation", "said", "told", "security", "people",
-               "killed", "officer", "attack", "yesterday", "claims", "australian", "federal", "charged"}
-    if not related & {w for w, _ in nn}:
-        pytest.xfail("known defect: the batched PyTorch word2vec collapses to one common direction (see report)")
+    # the neighbours of a frequent word are related words, not a random draw
+    related = {"officers", "man", "arrested", "investigation", "told", "security", "people", "killed", "officer",
+               "attack", "charged", "found", "death", "incident", "court", "shot", "investigating", "commissioner",
+               "hospital", "fire", "emergency", "services", "suspect", "crime", "detectives", "bodies", "scene",
+               "witnesses", "authorities", "arrest", "soldiers", "gunmen"}
+    assert len(related & {w for w, _ in nn}) >= 3, nn
+    # and the word vectors have not collapsed onto one common direction
+    u = W.unit(task.vectors()[:500])
+    assert float((u @ u.T).mean()) < 0.8
     a = W.Word2VecTask(docs, dim=10, epochs=1, seed=3, device="cpu")
     b = W.Word2VecTask(docs, dim=10, epochs=1, seed=3, device="cpu")
     ta, tb = Trainer(a), Trainer(b)
@@ -99,7 +138,6 @@ def test_trained_neighbours_are_not_trivial_and_resume_is_exact():
     tb.run(steps=3)
     tb.run(steps=3)
     assert torch.equal(a.model.W_in, b.model.W_in)
-    assert fresh.vectors().std() < task.vectors().std()
 
 
 def test_bad_inputs_are_input_errors():
@@ -143,3 +181,20 @@ def test_cli_corpus_writes_tokens(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = out.read_text().splitlines()
     assert len(lines) == 300 and all(t.islower() for t in lines[0].split()[:20])
+
+
+def test_classifier_on_an_uploaded_labelled_csv():
+    rows = ["text,label"] + [f"a truly great wonderful film {i},good" for i in range(30)] + \
+           [f"an awful boring dreadful mess {i},bad" for i in range(30)]
+    texts, y, classes = W.read_labelled_csv("\n".join(rows).encode())
+    assert classes == ["bad", "good"] and y.sum() == 30 and len(texts) == 60
+    sm = W.fit_sentiment("counts", data=(texts, y))
+    assert sm.test_accuracy == 1.0 and 0.4 <= sm.majority_accuracy <= 0.6
+    pos, neg = sm.top_words(3)
+    assert {w for w, _ in pos} <= {"a", "truly", "great", "wonderful", "film"}
+    with pytest.raises(InputError, match="'text' column"):
+        W.read_labelled_csv(b"review,score\nok,1\n")
+    with pytest.raises(InputError, match="exactly two classes"):
+        W.read_labelled_csv(("text,label\n" + "".join(f"t{i},{i % 3}\n" for i in range(30))).encode())
+    with pytest.raises(InputError, match="UTF-8"):
+        W.read_labelled_csv("text,label\ncaf\xe9,1\n".encode("latin-1"))

@@ -132,7 +132,7 @@ def preset(name: str, dataset: str = "ring8") -> GAN2DConfig:
 
 
 # -- data ------------------------------------------------------------------------------------------------------
-def parse_points_csv(raw: bytes, max_points: int = 100_000) -> np.ndarray:
+def parse_points_csv(raw: bytes, max_points: int = 50_000) -> np.ndarray:
     """Points from an uploaded CSV with two numeric columns (x, y); a header line is allowed."""
     text = data.read_text(raw, what="CSV file")
     rows = []

@@ -114,6 +114,40 @@ def sentiment_data() -> tuple[list[str], np.ndarray]:
     return texts, np.array(labels)
 
 
+MAX_LABELLED_ROWS = 50_000
+
+
+def read_labelled_csv(data: bytes) -> tuple[list[str], np.ndarray, list[str]]:
+    """(texts, labels 0/1, the two class names) from an uploaded CSV with a `text` column and a `label` column of
+    exactly two classes (the second class in sorted order counts as "positive"). Read from memory."""
+    import io
+
+    import pandas as pd
+
+    if not data:
+        raise InputError("The file is empty.")
+    try:
+        df = pd.read_csv(io.BytesIO(data), nrows=MAX_LABELLED_ROWS + 1, encoding="utf-8", dtype=str)
+    except UnicodeDecodeError:
+        raise InputError("The file is not UTF-8 text: save it as a UTF-8 CSV.") from None
+    except Exception as e:   # pandas' parser errors are many and varied; all mean "not a usable CSV"
+        raise InputError(f"Could not read the file as CSV ({type(e).__name__}).") from None
+    cols = {str(c).strip().lower(): c for c in df.columns}
+    if "text" not in cols or "label" not in cols:
+        raise InputError("The CSV needs a 'text' column and a 'label' column (found: "
+                         f"{', '.join(map(str, df.columns[:8])) or 'none'}).")
+    if len(df) > MAX_LABELLED_ROWS:
+        raise InputError(f"The CSV has more than {MAX_LABELLED_ROWS:,} rows; the limit is {MAX_LABELLED_ROWS:,}.")
+    df = df[[cols["text"], cols["label"]]].dropna()
+    classes = sorted(df[cols["label"]].str.strip().unique())
+    if len(classes) != 2:
+        raise InputError(f"The label column must have exactly two classes; it has {len(classes)}.")
+    y = (df[cols["label"]].str.strip() == classes[1]).to_numpy().astype(int)
+    if min(np.bincount(y, minlength=2)) < 5 or len(df) < 20:
+        raise InputError("Too few rows: the classifier needs at least 20 rows and 5 of each class.")
+    return df[cols["text"]].tolist(), y, classes
+
+
 # -- 3: bag of words -----------------------------------------------------------------------------------------------
 def bag_of_words(sentences: list[str], drop_stop_words: bool = False) -> tuple[list[str], np.ndarray]:
     """(vocabulary, counts) where counts[i, j] = how often word j occurs in sentence i. Order is ignored."""
@@ -166,9 +200,10 @@ class SentimentModel:
 
 
 def fit_sentiment(features: str = "counts", C: float = 1.0, test_size: float = 0.25, seed: int = 0,
-                  drop_stop_words: bool = False) -> SentimentModel:
+                  drop_stop_words: bool = False, data: tuple[list[str], np.ndarray] | None = None) -> SentimentModel:
     """Fit the classifier on a training split; report accuracy on the held-out split and by 5-fold cross-validation
-    (200 sentences make one split's accuracy noisy), beside always answering the majority class."""
+    (200 sentences make one split's accuracy noisy), beside always answering the majority class.
+    `data` = (texts, labels) replaces the built-in sentences, e.g. with an uploaded CSV (`read_labelled_csv`)."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score, train_test_split
@@ -179,7 +214,7 @@ def fit_sentiment(features: str = "counts", C: float = 1.0, test_size: float = 0
     C = float(C)
     if not (1e-4 <= C <= 1e4):
         raise InputError(f"C = {C} is out of range: choose between 0.0001 and 10000.")
-    texts, y = sentiment_data()
+    texts, y = data if data is not None else sentiment_data()
     docs = [tokenize(t, drop_stop_words=drop_stop_words) for t in texts]
 
     def make():

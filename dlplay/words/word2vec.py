@@ -165,6 +165,11 @@ def one_hot_identity(W: torch.Tensor, i: int) -> tuple[torch.Tensor, torch.Tenso
     return product, W[i], float((product - W[i]).abs().max())  # ... equals the row lookup
 
 
+def _rows(W: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """W[idx] for an index tensor of any shape (index_select is several times faster than W[idx] on the CPU)."""
+    return W.index_select(0, idx.reshape(-1)).view(*idx.shape, W.shape[1])
+
+
 # -- the three output layers (the lesson's equations) ----------------------------------------------------------------
 def softmax_loss(h: torch.Tensor, target: torch.Tensor, W_out: torch.Tensor) -> torch.Tensor:
     """-log p(target | h) with the full softmax over all V rows of W_out, summed over the batch."""
@@ -248,7 +253,7 @@ class Word2VecTask(Task):
 
     def __init__(self, docs, *, arch: str = "skipgram", loss: str = "negative", dim: int = 100, window: int = 5,
                  negative: int = 5, min_count: int = 5, sample: float = 1e-3, epochs: int = 5, alpha: float = 0.025,
-                 batch_words: int = 2000, max_vocab: int = 30_000, dup_cap: float = 8.0, seed: int = 0, device=None, vocab: Vocab | None = None):
+                 batch_words: int = 2000, max_vocab: int = 30_000, dup_cap: float = 32.0, seed: int = 0, device=None, vocab: Vocab | None = None):
         dim, window, negative = _check("dim", dim), _check("window", window), _check("negative", negative)
         self.epochs, self.batch_words = _check("epochs", epochs), _check("batch_words", batch_words)
         sample, alpha = _check("sample", sample, float), _check("alpha", alpha, float)
@@ -304,49 +309,81 @@ class Word2VecTask(Task):
         return max(self.alpha0 * (1 - done), self.alpha0 * 1e-4)
 
     def _negatives(self, n: int) -> torch.Tensor:
-        return self.table[torch.randint(len(self.table), (n, self.negative), generator=self.generator)].to(self.device)
+        draw = torch.randint(len(self.table), (n * self.negative,), generator=self.generator)
+        return self.table.index_select(0, draw).view(n, self.negative).to(self.device)
+
+    def _scale(self, W: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """A factor for each use of a row in this batch. word2vec updates after every single pair; a batch sums the
+        gradients of all pairs, so a frequent word (say "the") would get hundreds of steps at once and the training
+        blows up. So a row used more than `dup_cap` times in the batch gets the mean of its gradients times dup_cap
+        (roughly what happens one pair at a time, where the sigmoid saturates after a few steps)."""
+        uses = torch.bincount(idx.reshape(-1), minlength=W.shape[0]).to(W.dtype)
+        return (self.dup_cap / uses.clamp(min=self.dup_cap))[idx]
 
     def _update(self, W: torch.Tensor, idx: torch.Tensor, grad: torch.Tensor, lr: float) -> None:
-        """Subtract lr * gradient from the rows idx of W. word2vec updates after every single pair; a batch sums the
-        gradients of all pairs, so a frequent word (say "the") would get hundreds of steps at once and the training
-        blows up. So a row used more than `dup_cap` times in the batch gets the mean of its gradients times dup_cap."""
-        idx, grad = idx.reshape(-1), grad.reshape(-1, W.shape[1])
-        uses = torch.zeros(W.shape[0], device=W.device).index_add_(0, idx, torch.ones_like(idx, dtype=W.dtype))
-        scale = (self.dup_cap / uses.clamp(min=self.dup_cap))[idx].unsqueeze(1)
-        W.index_add_(0, idx, grad * scale, alpha=-lr)
+        """W[idx[b]] -= lr * grad[b] for every b (rows used twice get both), with the frequent-row cap above."""
+        grad = grad * self._scale(W, idx).unsqueeze(-1)
+        W.index_add_(0, idx.reshape(-1), grad.reshape(-1, W.shape[1]), alpha=-lr)
+
+    def _update_outer(self, W: torch.Tensor, idx: torch.Tensor, g: torch.Tensor, h: torch.Tensor, lr: float) -> None:
+        """W[idx[b, j]] -= lr * g[b, j] * h[b] for every b, j: the output rows' gradient dL/du = g h.
+        Written as one sparse (V x B) @ (B x d) product instead of materialising all B x n outer products."""
+        B, n = idx.shape
+        coef = (g * self._scale(W, idx)).reshape(-1)
+        pos = torch.stack([idx.reshape(-1), torch.arange(B, device=h.device).repeat_interleave(n)])
+        G = torch.sparse_coo_tensor(pos, coef, (W.shape[0], B), check_invariants=False)
+        W.add_(torch.sparse.mm(G, h), alpha=-lr)
 
     def sgd_step(self, in_idx: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None, lr: float) -> float:
         """One SGD update that touches only the rows of W_in and W_out this batch uses (as word2vec does).
 
         in_idx: (B,) centre words (skip-gram) or (B, 2*window) context words with their mask (CBOW);
-        target: (B,) the words to predict. Returns the summed loss."""
+        target: (B,) the words to predict. Returns the summed loss.
+
+        All three output layers score rows u of W_out against the hidden vector h, s = u . h, and their loss has the
+        same simple gradient with respect to each score (what the original C code computes as `g`):
+            sigmoid(s) - label   (negative sampling: label 1 for the true word, 0 for the noise words;
+                                  hierarchical softmax: label 1 - code at each node on the path)
+            softmax(s) - one_hot (full softmax)
+        so dL/dh = sum_o g_o u_o and dL/du_o = g_o h: two small products, no autograd needed."""
         m = self.model
-        d = m.W_in.shape[1]
-        rows_in = m.W_in[in_idx].requires_grad_()            # e_i @ W_in == W_in[i]: a lookup, not a product
+        rows_in = _rows(m.W_in, in_idx)                        # e_i @ W_in == W_in[i]: a lookup, not a product
         if mask is None:
             h = rows_in                                        # skip-gram: h = the centre word's row
         else:
-            h = (rows_in * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)   # CBOW: mean of context rows
-        if self.loss == "negative":
-            out_idx = torch.cat([target.unsqueeze(1), self._negatives(len(target))], 1)   # (B, 1 + k)
-            rows_out = m.W_out[out_idx].requires_grad_()
-            loss = negative_sampling_loss(h, rows_out[:, 0], rows_out[:, 1:])
-        elif self.loss == "hierarchical":
-            out_idx = self.points[target]                      # (B, L) inner nodes on the path to each target
-            rows_out = m.W_out[out_idx].requires_grad_()
-            loss = hierarchical_loss(h, rows_out, self.codes[target], self.path_mask[target])
+            n_ctx = mask.sum(1, keepdim=True)
+            h = (rows_in * mask.unsqueeze(-1)).sum(1) / n_ctx  # CBOW: mean of the context rows
+        if self.loss == "softmax":                             # every row of W_out, every time: the expensive one
+            s = h @ m.W_out.T                                  # (B, V)
+            loss = F.cross_entropy(s, target, reduction="sum")
+            g = torch.softmax(s, 1)
+            g[torch.arange(len(target)), target] -= 1.0
+            grad_h, grad_out, out_idx = g @ m.W_out, g.T @ h, None
         else:
-            out_idx = None                                     # full softmax: every row of W_out, every time
-            rows_out = m.W_out.detach().requires_grad_()
-            loss = softmax_loss(h, target, rows_out)
-        g_in, g_out = torch.autograd.grad(loss, [rows_in, rows_out])
+            if self.loss == "negative":
+                out_idx = torch.cat([target.unsqueeze(1), self._negatives(len(target))], 1)   # (B, 1 + k)
+                label = torch.zeros(out_idx.shape, device=h.device)
+                label[:, 0] = 1.0
+                weight = None
+            else:                                              # hierarchical: the inner nodes on the path to target
+                out_idx = self.points[target]                  # (B, L)
+                label, weight = 1.0 - self.codes[target], self.path_mask[target]
+            u = _rows(m.W_out, out_idx)                        # (B, n, d)
+            s = (u * h.unsqueeze(1)).sum(-1)                   # scores u . h, (B, n)
+            loss = -F.logsigmoid(torch.where(label > 0, s, -s))   # -log sigma(s) for label 1, -log sigma(-s) for 0
+            g = torch.sigmoid(s) - label
+            if weight is not None:
+                loss, g = loss * weight, g * weight
+            loss = loss.sum()
+            grad_h = torch.bmm(g.unsqueeze(1), u).squeeze(1)   # dL/dh = sum_o g_o u_o
+        grad_in = grad_h if mask is None else (grad_h / n_ctx).unsqueeze(1) * mask.unsqueeze(-1)
         with torch.no_grad():                                  # W <- W - lr * dL/dW, row by row
-            self._update(m.W_in, in_idx, g_in, lr)
+            self._update(m.W_in, in_idx, grad_in, lr)
             if out_idx is None:
-                m.W_out.add_(g_out, alpha=-lr)
+                m.W_out.add_(grad_out, alpha=-lr)
             else:
-                self._update(m.W_out, out_idx, g_out, lr)
-        return float(loss.detach())
+                self._update_outer(m.W_out, out_idx, g, h, lr)
+        return float(loss)
 
     def step(self):
         t0 = time.perf_counter()
@@ -546,7 +583,7 @@ def softmax_cost(vocab_sizes=(1_000, 4_000, 16_000, 64_000), losses=LOSSES, dim:
             task = Word2VecTask.__new__(Word2VecTask)   # a task without a corpus: only the output layer is timed
             task.vocab, task.loss, task.arch, task.negative, task.generator, task.device = voc, loss, "skipgram", negative, g, device
             task.model = build_model(V, dim, loss).to(device)
-            task.dup_cap = 8.0
+            task.dup_cap = 32.0
             task.table = torch.arange(V)
             if loss == "hierarchical":
                 task._build_paths()

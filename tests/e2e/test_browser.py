@@ -12,14 +12,28 @@ PAGES = [("home", "dlplay: an unsupervised deep learning playground")] + \
         [(d.url_path, d.title) for d in catalogue.available()]
 
 
-def _wait_idle(page, timeout=120_000):
-    """Wait until the script finished running (Streamlit shows a 'running' status widget meanwhile)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=timeout)
-    page.wait_for_timeout(500)
+def _running(page) -> bool:
+    return page.evaluate(
+        "() => { const w = document.querySelector('[data-testid=\"stStatusWidget\"]');"
+        " return !!w && /Running|Stop/.test(w.innerText) }")
+
+
+def _wait_idle(page, timeout=120.0, quiet=2.0):
+    """Wait until the script has finished running: Streamlit's status widget says 'Running' (with a Stop button)
+    meanwhile. It can appear a moment after the first elements, so wait for `quiet` seconds without it."""
+    import time
+
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
+    end, calm_since = time.monotonic() + timeout, None
+    while time.monotonic() < end:
+        if _running(page) or page.locator('[data-testid="stSkeleton"]').count():
+            calm_since = None
+        elif calm_since is None:
+            calm_since = time.monotonic()
+        elif time.monotonic() - calm_since >= quiet:
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the page was still running after {timeout:.0f} s")
 
 
 @pytest.mark.parametrize("path,title", PAGES, ids=[p for p, _ in PAGES])
