@@ -39,14 +39,15 @@ def home() -> None:
     device_badge()
 
     demos = catalogue.available()
-    cols = st.columns(3)
     for i, d in enumerate(demos):
+        if i % 3 == 0:   # one row of three cards at a time, so the cards of a row line up
+            cols = st.columns(3)
         with cols[i % 3].container(border=True, height="stretch"):
             st.subheader(f"{d.icon} {d.title}")
             st.caption(d.group)
             st.markdown(d.idea)
             st.markdown(f"**Try:** {d.try_it}")
-            st.page_link(str(d.path), label=f"Open {d.title}", icon="➡️")
+            st.page_link(str(d.path), label=f"Open {d.title}", icon=":material/arrow_forward:")
 
     with st.expander("How to use this in a lecture", expanded=True):
         st.markdown(
@@ -64,7 +65,7 @@ def home() -> None:
             "- Press **R** to rerun a page; the sidebar collapses for a bigger figure on the projector.")
 
 
-pages = {"": [st.Page(home, title="Home", icon="🏠", default=True, url_path="home")]}
+pages = {"": [st.Page(home, title="Home", icon=":material/home:", default=True, url_path="home")]}
 for d in catalogue.available():
     pages.setdefault(d.group, []).append(st.Page(str(d.path), title=d.title, icon=d.icon, url_path=d.url_path))
 

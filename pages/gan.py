@@ -167,7 +167,8 @@ with tab2d:
                             help="Modes with at least 2% of the generated points within 3 standard deviations; "
                                  "share of points within 3 standard deviations of some mode.")
 
-    @st.fragment
+    # Not an st.fragment: a click inside a fragment cannot interrupt its running Play loop (Streamlit queues it),
+    # so Pause would only be seen when the Play time ran out. A full-page rerun interrupts the loop at once.
     def playground():
         s = state
         c = st.columns(5)

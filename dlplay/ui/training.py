@@ -1,9 +1,12 @@
 """The training panel every demo page reuses: seed, time budget, train / stop / reset, a progress bar and live
 metric curves. Training runs through dlplay.train.Trainer; the trainer lives in the user's own session state.
 
-The panel is a fragment: while it trains, only the panel (and the page's live view passed as `live`) redraws,
-in chunks of a fraction of a second, so Stop is answered quickly. When a run ends the whole page reruns once so
-every view shows the newly trained model.
+While it trains, the panel (and the page's live view passed as `live`) redraws after each chunk of a fraction of
+a second, so Stop is answered quickly. The panel is deliberately *not* an st.fragment: Streamlit never lets a
+click inside a fragment interrupt a running script (fragment reruns are queued behind it), so a Stop button in a
+fragment would only be seen once the whole budget had run out. A click anywhere on the page interrupts the
+training loop at its next redraw; the rerun then carries on training (same slot) unless Stop was pressed.
+When a run ends the whole page reruns once so every view shows the newly trained model.
 """
 
 from __future__ import annotations
@@ -52,37 +55,45 @@ def training_panel(key: str, make_task: Callable[[int], Task], *, config: Any = 
         s.update(trainer=None, running=False, error="", ticket=None)
         st.toast("Settings changed: the next training starts from a fresh model.")
 
-    @st.fragment
+    def _release():
+        if s.get("ticket") is not None:
+            slots.pool().release(s["ticket"])
+        s["ticket"] = None
+
+    # The buttons only leave a request (their callbacks run before the rerun); the panel acts on it *before* it
+    # draws the buttons, so they are drawn in the new state at once (Stop enabled while training, Train disabled),
+    # and with this run's settings and make_task.
+    def _request(what: str):
+        s["request"] = what
+
     def panel():
-        c = st.columns([1.2, 1.6, 1, 1, 1])
-        seed = c[0].number_input("Seed", 0, 2**31 - 1, 0, key=f"{key}:seed",
-                                 help="Same seed and settings give the same model.")
-        budget = c[1].slider("Seconds to train", 1.0, float(max_seconds), float(seconds), 1.0, key=f"{key}:budget")
-        tr = s["trainer"]
-        start = c[2].button(("Resume" if tr and tr.steps else label), key=f"{key}:start", type="primary",
-                            disabled=s["running"], width="stretch")
-        stop = c[3].button("Stop", key=f"{key}:stop", disabled=not s["running"], width="stretch")
-        reset = c[4].button("Reset", key=f"{key}:reset", width="stretch",
-                            help="Throw away the trained model and start again from the seed.")
-        if reset:
-            if s.get("ticket") is not None:
-                slots.pool().release(s["ticket"])
-            s.update(trainer=None, running=False, error="", ticket=None)
-        if stop:
+        request, s["request"] = s.get("request"), None
+        seed = int(st.session_state.get(f"{key}:seed", 0))
+        budget = float(st.session_state.get(f"{key}:budget", seconds))
+        if request in ("stop", "reset"):
             s["running"] = False
-            if s.get("ticket") is not None:
-                slots.pool().release(s["ticket"])
-                s["ticket"] = None
-        if start:
+            _release()
+        if request == "reset":
+            s.update(trainer=None, error="")
+        if request == "start":
             try:
                 if s["trainer"] is None:
-                    s["trainer"] = Trainer(make_task(int(seed)), record_every=record_every)
+                    s["trainer"] = Trainer(make_task(seed), record_every=record_every)
                     s["config"] = config
             except InputError as e:
                 s["error"] = str(e)
             else:
                 s.update(running=True, error="", target=s["trainer"].seconds + budget, budget=budget)
+        c = st.columns([1.2, 1.6, 1, 1, 1])
+        c[0].number_input("Seed", 0, 2**31 - 1, 0, key=f"{key}:seed", help="Same seed and settings give the same model.")
+        c[1].slider("Seconds to train", 1.0, float(max_seconds), float(seconds), 1.0, key=f"{key}:budget")
         tr = s["trainer"]
+        c[2].button(("Resume" if tr and tr.steps else label), key=f"{key}:start", type="primary",
+                    disabled=s["running"], width="stretch", on_click=_request, args=("start",))
+        c[3].button("Stop", key=f"{key}:stop", disabled=not s["running"], width="stretch", on_click=_request,
+                    args=("stop",))
+        c[4].button("Reset", key=f"{key}:reset", width="stretch", on_click=_request, args=("reset",),
+                    help="Throw away the trained model and start again from the seed.")
 
         bar = st.progress(0.0, text="Not trained yet: press Train." if tr is None else _status(tr, s))
         chart = st.empty()

@@ -12,8 +12,9 @@ def bow_heatmap(vocab: list[str], counts: np.ndarray, row_names: list[str]) -> g
     """Bag-of-words vectors as a table: one row per sentence, one column per vocabulary word."""
     fig = go.Figure(go.Heatmap(z=counts, x=vocab, y=row_names, colorscale="Blues", showscale=False,
                                text=counts, texttemplate="%{text}", hovertemplate="%{y}, '%{x}': %{z}<extra></extra>"))
-    fig.update_layout(height=120 + 60 * len(row_names), margin=dict(l=10, r=10, t=40, b=10),
-                      title="Bag-of-words vectors (count of each vocabulary word)", xaxis=dict(side="top"))
+    fig.update_layout(height=140 + 60 * len(row_names), margin=dict(l=10, r=10, t=80, b=10),
+                      title=dict(text="Bag-of-words vectors (count of each vocabulary word)", y=0.97, yanchor="top"),
+                      xaxis=dict(side="top"))
     return fig
 
 

@@ -1,6 +1,8 @@
 """Open every page of the running app in headless Chromium: it must render, show no exception box, and leave a
 screenshot in test-artifacts/ for a human to look at."""
 
+import time
+
 import pytest
 
 from dlplay import catalogue
@@ -36,6 +38,17 @@ def _wait_idle(page, timeout=120.0, quiet=2.0):
     raise AssertionError(f"the page was still running after {timeout:.0f} s")
 
 
+def _screenshot_whole_page(page, path) -> None:
+    """Streamlit scrolls inside its main element, not the document: grow the viewport to the content's height
+    (at most 8,000 px) so the screenshot shows the whole page."""
+    height = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                           " return m ? m.scrollHeight : document.body.scrollHeight }")
+    width = page.viewport_size["width"]
+    page.set_viewport_size({"width": width, "height": max(1000, min(int(height), 8000))})
+    page.wait_for_timeout(1500)   # plotly charts re-lay out after the resize
+    page.screenshot(path=str(path))
+
+
 @pytest.mark.parametrize("path,title", PAGES, ids=[p for p, _ in PAGES])
 def test_page_opens_without_exception(server, browser, path, title):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -45,7 +58,7 @@ def test_page_opens_without_exception(server, browser, path, title):
         page.goto(f"{server.url}/{'' if path == 'home' else path}", timeout=60_000)
         page.get_by_role("heading", name=title).first.wait_for(timeout=120_000)
         _wait_idle(page)
-        page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=True)
+        _screenshot_whole_page(page, ARTIFACTS / f"{path}.png")
         assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
             '[data-testid="stException"]').first.inner_text()
         assert not errors, errors
@@ -76,7 +89,46 @@ def test_training_panel_trains_in_the_browser(server, browser):
         _wait_idle(page)
         page.get_by_role("button", name="Train").first.click()
         page.get_by_text("Your model").first.wait_for(timeout=90_000)
-        page.screenshot(path=str(ARTIFACTS / "datasets-trained.png"), full_page=True)
+        _wait_idle(page)
+        _screenshot_whole_page(page, ARTIFACTS / "datasets-trained.png")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        # Stop is answered at once, not when the budget runs out: resume for 5 s, stop after 1 s
+        page.get_by_role("button", name="Resume").first.click()
+        page.get_by_role("button", name="Stop").and_(page.locator(":enabled")).first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        t0 = time.monotonic()
+        page.get_by_role("button", name="Stop").first.click()
+        page.get_by_role("button", name="Resume").and_(page.locator(":enabled")).first.wait_for(timeout=30_000)
+        assert time.monotonic() - t0 < 3.0, "Stop was not answered within 3 s"
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()
+
+
+def test_gan_play_keeps_the_picture_drawn_while_it_trains(server, browser):
+    """Play on the 2-D GAN redraws the layered figure in place: while it trains the chart must stay on screen with
+    its points, and its title must move on from one iteration count to a later one."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    try:
+        page.goto(f"{server.url}/gan", timeout=60_000)
+        page.get_by_role("button", name="Play").first.wait_for(timeout=120_000)
+        _wait_idle(page)
+        page.get_by_role("button", name="Play").first.click()
+        page.get_by_role("button", name="Pause").first.wait_for(timeout=60_000)
+        titles = []
+        for _ in range(6):
+            page.wait_for_timeout(1000)
+            charts = page.locator(".js-plotly-plot")
+            assert charts.count() >= 1, "the figure disappeared during Play"
+            assert page.locator(".js-plotly-plot .scatterlayer .trace").count() > 0, "the figure has no points"
+            title = page.locator(".js-plotly-plot .gtitle").first.text_content() or ""
+            titles.append(title)
+        page.screenshot(path=str(ARTIFACTS / "gan-playing.png"))
+        iterations = [int(t.split()[1].replace(",", "")) for t in titles if t.startswith("iteration")]
+        assert len(iterations) >= 2 and iterations[-1] > iterations[0], titles
+        page.get_by_role("button", name="Pause").first.click()
+        page.get_by_role("button", name="Play").first.wait_for(timeout=60_000)
+        _wait_idle(page)
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
