@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"saved under {download(args.name)}")
             return 0
         if args.command == "pretrain":
+            from .device import set_threads
+            set_threads()   # honours DLPLAY_THREADS (e.g. 1 when several pretrain jobs share a busy machine)
             return _pretrain(args)
         if args.command == "bench":
             sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
