@@ -14,7 +14,7 @@ from dlplay.gan import (LOSSES, PRESETS, GAN2DConfig, GAN2DTask, ImageGANTask, g
 from dlplay.gan import viz as ganviz
 from dlplay.gan.images import BUILDER as BUILDER_IMG
 from dlplay.train import Trainer
-from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
+from dlplay.ui import device_badge, errors_shown, image_grid, page_header, rerun_pending, training_panel
 
 page_header(
     "GAN Lab",
@@ -167,8 +167,7 @@ with tab2d:
                             help="Modes with at least 2% of the generated points within 3 standard deviations; "
                                  "share of points within 3 standard deviations of some mode.")
 
-    # Not an st.fragment: a click inside a fragment cannot interrupt its running Play loop (Streamlit queues it),
-    # so Pause would only be seen when the Play time ran out. A full-page rerun interrupts the loop at once.
+    @st.fragment
     def playground():
         s = state
         c = st.columns(5)
@@ -277,6 +276,8 @@ with tab2d:
                 draw(curves=now - last_curves > 1.0)
                 if now - last_curves > 1.0:
                     last_curves = now
+                if rerun_pending():   # Pause or another click is queued behind this fragment: let it run now
+                    return
                 if per_frame is not None:
                     time.sleep(max(0.0, 1.0 / per_frame - (time.monotonic() - t0)))
         finally:

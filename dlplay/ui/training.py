@@ -1,11 +1,10 @@
 """The training panel every demo page reuses: seed, time budget, train / stop / reset, a progress bar and live
 metric curves. Training runs through dlplay.train.Trainer; the trainer lives in the user's own session state.
 
-While it trains, the panel (and the page's live view passed as `live`) redraws after each chunk of a fraction of
-a second, so Stop is answered quickly. The panel is deliberately *not* an st.fragment: Streamlit never lets a
-click inside a fragment interrupt a running script (fragment reruns are queued behind it), so a Stop button in a
-fragment would only be seen once the whole budget had run out. A click anywhere on the page interrupts the
-training loop at its next redraw; the rerun then carries on training (same slot) unless Stop was pressed.
+The panel is an st.fragment: while it trains, only the panel (and the page's live view passed as `live`) redraws,
+in chunks of a fraction of a second. Streamlit queues a click inside a fragment behind the running script instead
+of interrupting it, so after every chunk the loop asks `rerun_pending()` and, when the user clicked something
+(Stop above all), ends this run; the queued rerun then acts on the click and carries on training unless it was Stop.
 When a run ends the whole page reruns once so every view shows the newly trained model.
 """
 
@@ -66,6 +65,7 @@ def training_panel(key: str, make_task: Callable[[int], Task], *, config: Any = 
     def _request(what: str):
         s["request"] = what
 
+    @st.fragment
     def panel():
         request, s["request"] = s.get("request"), None
         seed = int(st.session_state.get(f"{key}:seed", 0))
@@ -157,7 +157,9 @@ def _train_in_a_slot(s: dict, tr: Trainer, bar, draw, chunk: float) -> None:
                 break
             pool.touch(ticket)
             draw()
-            time.sleep(0.001)  # a yield point, so Stop and closed tabs are noticed between chunks
+            if rerun_pending():   # a click is waiting: let its rerun run now (it trains on unless it was Stop)
+                return
+            time.sleep(0.001)
     except StopException:
         # The session is going away (tab closed, server stopping): free the slot and the model's memory now.
         pool.release(ticket)
@@ -168,6 +170,20 @@ def _train_in_a_slot(s: dict, tr: Trainer, bar, draw, chunk: float) -> None:
         s["ticket"] = None
         tr.last_eval = tr.task.evaluate()
         st.rerun()  # redraw the whole page with the trained model
+
+
+def rerun_pending() -> bool:
+    """True when the user clicked or changed something while this script run is still going.
+
+    Streamlit does not interrupt a running fragment for a click inside it; it queues the rerun. Long loops in a
+    fragment (training, the GAN's Play) call this between chunks and return when it is True, so the queued rerun
+    runs at once. Reads the script runner's request state (a private attribute of the pinned Streamlit release;
+    if it ever disappears this answers False and a click is seen when the run ends, as before)."""
+    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    requests = getattr(get_script_run_ctx(), "script_requests", None)
+    return getattr(requests, "_state", None) == ScriptRequestType.RERUN
 
 
 def _status(tr: Trainer, s: dict) -> str:
