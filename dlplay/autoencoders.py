@@ -37,7 +37,7 @@ from .data import ImageData
 from .device import get_device, seed_everything
 from .errors import InputError
 from .limits import check_range
-from .train import Batches, Task, Trainer
+from .train import Batches, ModelTask, Trainer
 
 BUILDER = "dlplay.autoencoders:build_model"
 MAX_CODE = 1024          # longest code a user may ask for (the backend bound; the page slider mirrors it)
@@ -177,7 +177,7 @@ def default_code_size(variant: str, data: ImageData) -> int:
     return VARIANTS[variant].code_size
 
 
-class AutoencoderTask(Task):
+class AutoencoderTask(ModelTask):
     """One variant on one dataset, trained with Adam on minibatches drawn from the task's own generator."""
 
     def __init__(self, data: ImageData, variant: str = "deep", code_size: int | None = None,
@@ -222,14 +222,6 @@ class AutoencoderTask(Task):
 
     def evaluate(self):
         return evaluate(self.model, self.data, self.variant, self.weight, self.noise)
-
-    def state_dict(self):
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "batches": self.batches.state_dict()}
-
-    def load_state_dict(self, s):
-        self.model.load_state_dict(s["model"])
-        self.opt.load_state_dict(s["opt"])
-        self.batches.load_state_dict(s["batches"])
 
 
 # -- measuring a model -------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from . import checkpoints
 from .data import ImageData
 from .device import get_device, seed_everything
-from .train import Batches, Task, Trainer
+from .train import Batches, ModelTask, Trainer
 
 BUILDER = "dlplay.classifier:build_model"
 
@@ -69,7 +69,7 @@ def soften(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return ((1 - a) * x + a * blurred) * gain
 
 
-class ClassifierTask(Task):
+class ClassifierTask(ModelTask):
     def __init__(self, data: ImageData, hidden: int = 128, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
                  device=None):
         self.device = get_device(device)
@@ -101,14 +101,6 @@ class ClassifierTask(Task):
         logits = self.model(self.x_test)
         return {"test_loss": F.cross_entropy(logits, self.y_test).item(),
                 "test_acc": (logits.argmax(1) == self.y_test).float().mean().item()}
-
-    def state_dict(self):
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "batches": self.batches.state_dict()}
-
-    def load_state_dict(self, s):
-        self.model.load_state_dict(s["model"])
-        self.opt.load_state_dict(s["opt"])
-        self.batches.load_state_dict(s["batches"])
 
 
 @torch.no_grad()

@@ -49,6 +49,19 @@ class Task:
         pass
 
 
+class ModelTask(Task):
+    """A Task whose whole state is `self.model`, its optimiser `self.opt` and its batch order `self.batches` (most
+    demos): saving and restoring those three is what makes a stop/resume or a NaN rollback exact."""
+
+    def state_dict(self):
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "batches": self.batches.state_dict()}
+
+    def load_state_dict(self, s):
+        self.model.load_state_dict(s["model"])
+        self.opt.load_state_dict(s["opt"])
+        self.batches.load_state_dict(s["batches"])
+
+
 class FunctionTask(Task):
     """Wrap a plain `step()` function as a task (for tiny demos and tests)."""
 

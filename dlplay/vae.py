@@ -34,7 +34,7 @@ from .data import ImageData
 from .device import get_device, seed_everything
 from .errors import InputError
 from .limits import check_range
-from .train import Batches, Task, Trainer
+from .train import Batches, ModelTask, Task, Trainer
 
 BUILDER = "dlplay.vae:build_model"
 ARCHS = ("mlp", "conv")
@@ -140,7 +140,7 @@ def loss_terms(model: VAE, x: torch.Tensor, beta: float = 1.0, generator: torch.
 
 
 # -- training ----------------------------------------------------------------------------------------------------
-class VAETask(Task):
+class VAETask(ModelTask):
     """Train a VAE (or, with variational=False, the same network as a plain AE) on a dataset's training split."""
 
     def __init__(self, data: ImageData, latent: int = 2, beta: float = 1.0, arch: str = "mlp", hidden: int = 256,
@@ -175,14 +175,6 @@ class VAETask(Task):
         self.model.eval()
         m = loss_terms(self.model, self.x_test, self.beta, torch.Generator().manual_seed(0))
         return {f"test_{k}": float(v) for k, v in m.items() if k != "loss"}
-
-    def state_dict(self):
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "batches": self.batches.state_dict()}
-
-    def load_state_dict(self, s):
-        self.model.load_state_dict(s["model"])
-        self.opt.load_state_dict(s["opt"])
-        self.batches.load_state_dict(s["batches"])
 
     def extra(self) -> dict:
         return {"dataset": self.data.name, "beta": self.beta, **self.evaluate()}

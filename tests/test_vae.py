@@ -18,19 +18,7 @@ from dlplay.errors import InputError
 from dlplay.train import Trainer
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one thread is as fast as two, and on a busy shared machine two OpenMP threads can
-    make a step 30x slower (measured). Restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return data.load("digits")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_kl_matches_torch_distributions_and_is_zero_at_the_prior():
