@@ -81,19 +81,19 @@ def test_sidebar_groups_every_demo(server, browser):
         page.close()
 
 
-def _open_and_click(page, url: str, button: str, then: str) -> None:
-    """Open a page, wait until it is idle, click a button and wait for what the click should bring."""
+def _open_and_click(page, url: str, button: str, then) -> None:
+    """Open a page, wait until it is idle, click a button and wait for what the click should bring (a locator)."""
     page.goto(url, timeout=60_000)
     page.get_by_role("button", name=button).first.wait_for(timeout=120_000)
     _wait_idle(page)
     page.get_by_role("button", name=button).first.click()
-    page.get_by_text(then).first.wait_for(timeout=90_000)
+    then.first.wait_for(timeout=90_000)
 
 
 def test_training_panel_trains_in_the_browser(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        _open_and_click(page, f"{server.url}/datasets", "Train", "Your model")
+        _open_and_click(page, f"{server.url}/datasets", "Train", page.get_by_text("Your model"))
         _wait_idle(page)
         _screenshot_whole_page(page, ARTIFACTS / "datasets-trained.png")
         assert page.locator('[data-testid="stException"]').count() == 0
@@ -115,7 +115,7 @@ def test_gan_play_keeps_the_picture_drawn_while_it_trains(server, browser):
     its points, and its title must move on from one iteration count to a later one."""
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     try:
-        _open_and_click(page, f"{server.url}/gan", "Play", "Pause")
+        _open_and_click(page, f"{server.url}/gan", "Play", page.get_by_role("button", name="Pause"))
         titles = []
         for _ in range(6):
             page.wait_for_timeout(1000)
