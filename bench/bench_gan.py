@@ -44,16 +44,14 @@ def _bare_loop_its(seconds: float) -> float:
 
 
 def _engine_live_its(seconds: float, frame: float = 0.15) -> tuple[float, float]:
-    """What the page does while playing: train `frame` seconds through the engine, then build the layered figure
-    and serialise it as Streamlit would. Returns (iterations per wall-clock second, frames per second)."""
-    import plotly.io as pio
-
+    """What the page does while playing: train `frame` seconds through the engine, then draw the layered picture
+    (the PNG the page shows while training). Returns (iterations per wall-clock second, frames per second)."""
     task = GAN2DTask(GAN2DConfig(), seed=0, device="cpu")
     tr = Trainer(task, record_every=5)
     frames, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         tr.run(seconds=frame, evaluate=False)
-        pio.to_json(ganviz.playground(task.view(), task.bounds, "nonsaturating").to_dict(), validate=False)
+        ganviz.playground_png(task.view(), task.bounds, "nonsaturating", title=f"iteration {task.iterations}")
         frames += 1
     wall = time.perf_counter() - t0
     return tr.steps / wall, frames / wall

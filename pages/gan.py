@@ -232,8 +232,15 @@ with tab2d:
             s["frame"] = s.get("frame", 0) + 1
             t = tr.task
             title = f"iteration {t.iterations:,}  ({tr.seconds:.1f} s of training)"
-            # No element key: the chart is updated in place frame after frame (a new key would remount it).
-            fig_box.plotly_chart(ganviz.playground(t.view(), t.bounds, cfg.loss, layers or (), title=title))
+            if s["running"]:   # while playing: a picture the browser swaps in place (a plotly figure rebuilt
+                with fig_box.container():   # several times a second can stay blank on a slow browser)
+                    st.image(ganviz.playground_png(t.view(), t.bounds, cfg.loss, layers or (), title=title),
+                             width=560)
+                    st.caption("Background: D(x), purple = fake, green = real · green dots: real samples · purple "
+                               "dots: generated · orange: G's gradient · grey grid: the generator's manifold. "
+                               "Pause for the interactive figure.")
+            else:
+                fig_box.plotly_chart(ganviz.playground(t.view(), t.bounds, cfg.loss, layers or (), title=title))
             _metrics_row(metric_box, tr)
             if curves and tr.history:
                 curve_box.plotly_chart(viz.curve_panels(tr.history, {

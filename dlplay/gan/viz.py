@@ -91,3 +91,63 @@ def drawing_canvas(grid: np.ndarray, drawn: np.ndarray | None = None, height: in
                   plot_bgcolor="white", xaxis=dict(range=[-2.7, 2.7], showgrid=False, zeroline=False),
                   yaxis=dict(range=[-2.7, 2.7], showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1))
     return go.Figure(traces, layout, _validate=False)
+
+
+def _rgb(c: str) -> tuple[int, ...]:
+    if c.startswith("#"):
+        return tuple(int(c[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b, a = (float(v) for v in c[c.index("(") + 1:-1].split(","))
+    return int(r), int(g), int(b), int(255 * a)
+
+
+def playground_png(view: dict, bounds, loss: str, layers=LAYERS, arrow_scale: float = 0.05, title: str = "",
+                   size: int = 560) -> bytes:
+    """The same layered picture as `playground`, drawn as a PNG with Pillow: for the live view while training.
+
+    A browser swaps an image in place, while a new plotly figure is rebuilt from scratch several times a second and
+    can stay hidden the whole time on a slow machine (measured in headless Chromium). Same colours and layers; the
+    interactive plotly figure comes back when training pauses."""
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    x0, x1, y0, y1 = bounds
+    px = lambda p: np.stack([(p[:, 0] - x0) / (x1 - x0) * (size - 1),   # noqa: E731 - data to pixel coordinates
+                             (y1 - p[:, 1]) / (y1 - y0) * (size - 1)], 1)
+    img = Image.new("RGB", (size, size), "white")
+    if "heat map of D" in layers:
+        h = np.asarray(view["heat"], np.float64)
+        if loss == "wgan-gp":
+            lim = float(np.abs(h - np.median(h)).max()) or 1.0
+            h = (h - np.median(h)) / (2 * lim) + 0.5
+        t = np.clip(h, 0.0, 1.0)[..., None]
+        lo, mid, hi = (np.array(_rgb(c), np.float64) for _, c in HEAT)
+        rgb = np.where(t < 0.5, lo + (mid - lo) * (t / 0.5), mid + (hi - mid) * ((t - 0.5) / 0.5))
+        rgb = 255 - 0.9 * (255 - rgb)                          # opacity 0.9 over white, as in the plotly figure
+        heat = Image.fromarray(np.flipud(rgb).astype(np.uint8))  # row 0 of the grid is the bottom (y0)
+        img.paste(heat.resize((size, size), Image.BILINEAR))
+    d = ImageDraw.Draw(img, "RGBA")
+    if "manifold" in layers:
+        mx, my = _manifold_lines(view["manifold"], view["manifold_shape"])
+        pts = px(np.stack([mx, my], 1))
+        for part in np.split(pts, np.where(np.isnan(pts[:, 0]))[0]):
+            part = part[~np.isnan(part[:, 0])]
+            if len(part) > 1:
+                d.line([tuple(p) for p in part], fill=_rgb(MANIFOLD), width=1)
+    for name, colour in (("real", REAL), ("generated", FAKE)):
+        if name in layers:
+            for x, y in px(view["real" if name == "real" else "fake"]):
+                d.ellipse((x - 2.5, y - 2.5, x + 2.5, y + 2.5), fill=_rgb(colour) + (215,))
+    if "gradient arrows" in layers:
+        f, a = view["fake"], view["arrows"] * arrow_scale
+        cap = 0.25 * (x1 - x0)
+        n = np.linalg.norm(a, axis=1, keepdims=True)
+        a = np.where(n > cap, a / np.maximum(n, 1e-12) * cap, a)
+        for (sx, sy), (ex, ey) in zip(px(f), px(f + a)):
+            d.line((sx, sy, ex, ey), fill=_rgb(ARROW), width=2)
+    if title:
+        d.rectangle((0, 0, size, 22), fill=(255, 255, 255, 200))
+        d.text((8, 5), title, fill=(40, 40, 40))
+    buf = BytesIO()
+    img.save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
