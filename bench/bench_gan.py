@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from dlplay import data
-from dlplay.gan import GAN2DConfig, GAN2DTask, preset
+from dlplay.gan import PLAY_FRAME_SECONDS, GAN2DConfig, GAN2DTask, preset
 from dlplay.gan import viz as ganviz
 from dlplay.gan.gan2d import build_gan2d
 from dlplay.train import Trainer
@@ -43,7 +43,7 @@ def _bare_loop_its(seconds: float) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def _engine_live_its(seconds: float, frame: float = 0.15) -> tuple[float, float]:
+def _engine_live_its(seconds: float, frame: float = PLAY_FRAME_SECONDS) -> tuple[float, float]:
     """What the page does while playing: train `frame` seconds through the engine, then draw the layered picture
     (the PNG the page shows while training). Returns (iterations per wall-clock second, frames per second)."""
     task = GAN2DTask(GAN2DConfig(), seed=0, device="cpu")
@@ -51,7 +51,7 @@ def _engine_live_its(seconds: float, frame: float = 0.15) -> tuple[float, float]
     frames, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         tr.run(seconds=frame, evaluate=False)
-        ganviz.playground_png(task.view(), task.bounds, "nonsaturating", title=f"iteration {task.iterations}")
+        ganviz.playground_frame(task.view(), task.bounds, "nonsaturating", title=f"iteration {task.iterations}")
         frames += 1
     wall = time.perf_counter() - t0
     return tr.steps / wall, frames / wall

@@ -9,8 +9,9 @@ import torch
 from dlplay import checkpoints, data, limits, slots, viz
 from dlplay.classifier import load_judge
 from dlplay.errors import InputError
-from dlplay.gan import (LOSSES, PRESETS, GAN2DConfig, GAN2DTask, ImageGANTask, generate, interpolate,
-                        image_task_from_checkpoint, load_2d, normalise_points, parse_points_csv, save_2d)
+from dlplay.gan import (LOSSES, PLAY_FRAME_SECONDS, PRESETS, GAN2DConfig, GAN2DTask, ImageGANTask, generate,
+                        interpolate, image_task_from_checkpoint, load_2d, normalise_points, parse_points_csv,
+                        save_2d)
 from dlplay.gan import viz as ganviz
 from dlplay.gan.images import BUILDER as BUILDER_IMG
 from dlplay.train import Trainer
@@ -39,7 +40,6 @@ device_badge()
 TARGETS = {**{k: v[0] for k, v in data.TOY2D.items()}, "draw": "your drawing (lasso on a grid)",
            "csv": "your points (CSV upload)"}
 SPEEDS = {"full speed": None, "slow motion (10 iterations a second)": 10, "very slow (2 iterations a second)": 2}
-FRAME = 0.15  # seconds of training between two frames at full speed: about 5 frames a second with drawing
 ss = st.session_state
 
 
@@ -234,7 +234,7 @@ with tab2d:
             title = f"iteration {t.iterations:,}  ({tr.seconds:.1f} s of training)"
             if s["running"]:   # while playing: a picture the browser swaps in place (a plotly figure rebuilt
                 with fig_box.container():   # several times a second can stay blank on a slow browser)
-                    st.image(ganviz.playground_png(t.view(), t.bounds, cfg.loss, layers or (), title=title),
+                    st.image(ganviz.playground_frame(t.view(), t.bounds, cfg.loss, layers or (), title=title),
                              width=560)
                     st.caption("Background: D(x), purple = fake, green = real · green dots: real samples · purple "
                                "dots: generated · orange: G's gradient · grey grid: the generator's manifold. "
@@ -272,7 +272,7 @@ with tab2d:
                 t0 = time.monotonic()
                 try:
                     if per_frame is None:
-                        tr.run(seconds=FRAME, evaluate=False)
+                        tr.run(seconds=PLAY_FRAME_SECONDS, evaluate=False)
                     else:
                         tr.run(steps=1, evaluate=False)
                 except InputError as e:  # diverged: the last good weights are back

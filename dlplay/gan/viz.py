@@ -100,9 +100,9 @@ def _rgb(c: str) -> tuple[int, ...]:
     return int(r), int(g), int(b), int(255 * a)
 
 
-def playground_png(view: dict, bounds, loss: str, layers=LAYERS, arrow_scale: float = 0.05, title: str = "",
+def playground_frame(view: dict, bounds, loss: str, layers=LAYERS, arrow_scale: float = 0.05, title: str = "",
                    size: int = 560) -> bytes:
-    """The same layered picture as `playground`, drawn as a PNG with Pillow: for the live view while training.
+    """The same layered picture as `playground`, drawn with Pillow as a JPEG: the live view while training.
 
     A browser swaps an image in place, while a new plotly figure is rebuilt from scratch several times a second and
     can stay hidden the whole time on a slow machine (measured in headless Chromium). Same colours and layers; the
@@ -130,24 +130,27 @@ def playground_png(view: dict, bounds, loss: str, layers=LAYERS, arrow_scale: fl
     if "manifold" in layers:
         mx, my = _manifold_lines(view["manifold"], view["manifold_shape"])
         pts = px(np.stack([mx, my], 1))
+        manifold_fill = _rgb(MANIFOLD)
         for part in np.split(pts, np.where(np.isnan(pts[:, 0]))[0]):
             part = part[~np.isnan(part[:, 0])]
             if len(part) > 1:
-                d.line([tuple(p) for p in part], fill=_rgb(MANIFOLD), width=1)
+                d.line([tuple(p) for p in part.tolist()], fill=manifold_fill, width=1)
     for name, colour in (("real", REAL), ("generated", FAKE)):
         if name in layers:
-            for x, y in px(view["real" if name == "real" else "fake"]):
-                d.ellipse((x - 2.5, y - 2.5, x + 2.5, y + 2.5), fill=_rgb(colour) + (215,))
+            fill = _rgb(colour) + (215,)
+            for x, y in px(view["real" if name == "real" else "fake"]).tolist():
+                d.ellipse((x - 2.5, y - 2.5, x + 2.5, y + 2.5), fill=fill)
     if "gradient arrows" in layers:
         f, a = view["fake"], view["arrows"] * arrow_scale
         cap = 0.25 * (x1 - x0)
         n = np.linalg.norm(a, axis=1, keepdims=True)
         a = np.where(n > cap, a / np.maximum(n, 1e-12) * cap, a)
-        for (sx, sy), (ex, ey) in zip(px(f), px(f + a)):
-            d.line((sx, sy, ex, ey), fill=_rgb(ARROW), width=2)
+        fill = _rgb(ARROW)
+        for (sx, sy), (ex, ey) in zip(px(f).tolist(), px(f + a).tolist()):
+            d.line((sx, sy, ex, ey), fill=fill, width=2)
     if title:
         d.rectangle((0, 0, size, 22), fill=(255, 255, 255, 200))
         d.text((8, 5), title, fill=(40, 40, 40))
     buf = BytesIO()
-    img.save(buf, "PNG", compress_level=1)
+    img.save(buf, "JPEG", quality=90)   # three times faster to encode than PNG; no visible loss at this size
     return buf.getvalue()
