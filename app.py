@@ -69,14 +69,4 @@ pages = {"": [st.Page(home, title="Home", icon=":material/home:", default=True, 
 for d in catalogue.available():
     pages.setdefault(d.group, []).append(st.Page(str(d.path), title=d.title, icon=d.icon, url_path=d.url_path))
 
-# The sidebar menu is drawn by the app itself (st.page_link), not by st.navigation: during a fragment's rerun
-# (training, the GAN's Play) Streamlit's own menu falls back to listing the files in pages/ until the next full run.
-# Elements outside a fragment stay put during its reruns, so this menu does not flicker.
-current = st.navigation(pages, position="hidden")
-with st.sidebar:
-    for group, group_pages in pages.items():
-        if group:
-            st.caption(group)
-        for pg in group_pages:
-            st.page_link(pg, label=pg.title, icon=pg.icon)
-current.run()
+st.navigation(pages).run()
