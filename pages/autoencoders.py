@@ -105,10 +105,10 @@ elif shipped_name:
     codes_test = ae.encode(model, ds.x_test)
     st.info(f"Showing **the shipped {v.title.lower()} model** ({dataset}, code size {cfg['code_size']}, "
             f"{extra.get('steps', 0):,} training steps). Press *Train* for your own with the settings above.",
-            icon="📦")
+            icon=":material/inventory_2:")
 else:
     st.info(f"No shipped {v.title.lower()} model for {dataset}: press *Train* (about 10 s) to see every view.",
-            icon="ℹ️")
+            icon=":material/info:")
     st.stop()
 
 K = model.code_size

@@ -63,7 +63,7 @@ st.markdown(
     "scrambled digits made on the fly. The extra class lets the same network later judge whether a VAE's or a "
     "GAN's samples look like digits at all. Below: the shipped model's answers on test images, then train your own.")
 if name != "digits":
-    st.info("The classifier demo uses the digits dataset.", icon="ℹ️")
+    st.info("The classifier demo uses the digits dataset.", icon=":material/info:")
 
 
 @st.cache_resource

@@ -80,7 +80,7 @@ def _upload_source():
                          type=["csv", "tsv", "txt", "npy"], key="emb:upload")
     drop = st.checkbox("Drop rows with missing values (NaN or empty cells)", key="emb:drop")
     if f is None:
-        st.info("Upload a table to embed it; until then the digits are shown.", icon="ℹ️")
+        st.info("Upload a table to embed it; until then the digits are shown.", icon=":material/info:")
         return _builtin("digits"), "digits"
     cache = st.session_state.setdefault("emb:tables", {})
     k = (f.file_id, drop)
@@ -153,7 +153,7 @@ with errors_shown():
     if not emb.done_ and not job["stopped"]:
         if method == "umap" and not E.umap_warm():
             bar.info("UMAP's numba code is still compiling in the background (once per server); this first run "
-                     "waits for it.", icon="⏳")
+                     "waits for it.", icon=":material/hourglass_top:")
         drawn = {"t": 0.0, "n": 0}
         live_idx = np.arange(len(view)) if len(view) <= 4000 else np.sort(
             np.random.default_rng(0).choice(len(view), 4000, replace=False))
@@ -261,7 +261,7 @@ with errors_shown():
         d[2].download_button("Figure (interactive HTML)", lambda: fig.to_html(include_plotlyjs=True),
                              file_name=f"{method}.html", mime="text/html", key="emb:html", on_click="ignore")
     elif job["stopped"]:
-        st.info("Stopped before the first layout: press Run.", icon="ℹ️")
+        st.info("Stopped before the first layout: press Run.", icon=":material/info:")
 
 # ---- the lesson: one dataset at three perplexities
 st.subheader("How to read t-SNE: one dataset, three perplexities")

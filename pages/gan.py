@@ -83,7 +83,7 @@ with tab2d:
     for i, name in enumerate(PRESETS):
         pc[i].button(name, key=f"gan:preset:{i}", on_click=_apply_preset, args=(name,), width="stretch")
     if ss.get("gan:preset"):
-        st.info(f"**{ss['gan:preset']}**: {PRESETS[ss['gan:preset']][1]}", icon="👀")
+        st.info(f"**{ss['gan:preset']}**: {PRESETS[ss['gan:preset']][1]}", icon=":material/visibility:")
 
     target = st.selectbox("Target distribution", list(TARGETS), format_func=TARGETS.get, key="gan:target")
     points = None
@@ -110,7 +110,7 @@ with tab2d:
                 pts = picked[rng.integers(0, len(picked), 4000)] + rng.uniform(-0.05, 0.05, (4000, 2))
                 points = normalise_points(pts) if len(picked) >= 10 else None
                 if points is None:
-                    st.warning("Select at least 10 grid points to make a target.", icon="✏️")
+                    st.warning("Select at least 10 grid points to make a target.", icon=":material/edit:")
             else:
                 st.caption("Pick the lasso (or box) tool in the chart's toolbar and draw a shape: the grid points "
                            "inside it become the target distribution.")
@@ -205,7 +205,7 @@ with tab2d:
             s.update(running=False, error=str(e))
         tr = s["trainer"]
         if s["error"]:
-            st.error(s["error"], icon="⚠️")
+            st.error(s["error"], icon=":material/error:")
         if s["running"] and s["error"]:
             s["running"] = False
         fig_box, metric_box, curve_box = st.empty(), st.empty(), st.empty()
@@ -215,7 +215,7 @@ with tab2d:
             try:
                 task = GAN2DTask(cfg, seed=int(seed), points=points, device="cpu")
             except InputError as e:
-                st.info(str(e), icon="ℹ️")
+                st.info(str(e), icon=":material/info:")
                 return
             if shipped:
                 sd, _, extra = _shipped_2d()
@@ -343,7 +343,7 @@ with tabimg:
         if trainer is None:
             if ds_name != "digits":
                 st.info("The shipped GANs were trained on the 8x8 digits; press Train to make one for this dataset.",
-                        icon="ℹ️")
+                        icon=":material/info:")
                 st.stop()
             name = "gan_cgan_digits" if conditional else "gan_dcgan_digits"
             task = image_task_from_checkpoint(checkpoints.shipped(name), ds, judge=judge)

@@ -127,7 +127,7 @@ trainer = training_panel(
             "smoothness (TV)": ["tv"]}, live=live, record_every=2, label="Train")
 if trainer is None:
     st.info("Press **Train**: the picture below will change as the optimiser works (about 0.1-0.5 s per step at "
-            "192 px on a laptop CPU).", icon="ℹ️")
+            "192 px on a laptop CPU).", icon=":material/info:")
 else:
     show_notes(trainer.task.notes)
     res = trainer.task.result()

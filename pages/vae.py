@@ -93,7 +93,7 @@ own = trainer is not None and trainer.steps > 0
 if own:
     model, ds_view = trainer.task.model, ds
     st.success(f"Showing **your VAE** ({ds_name}, latent {trainer.task.config['latent']}, beta {trainer.task.beta:g}, "
-               f"{trainer.steps:,} steps).", icon="✅")
+               f"{trainer.steps:,} steps).", icon=":material/check_circle:")
     st.download_button("Download your VAE (checkpoint)", checkpoints.to_bytes(
         model, trainer.task.config, vae.BUILDER, {"dataset": ds_name, "beta": trainer.task.beta}),
         file_name=f"vae_{ds_name}_z{trainer.task.config['latent']}.pt", key="vae:ckpt", on_click="ignore")
@@ -102,7 +102,7 @@ else:
     ds_view = _data("digits")
     st.info("Showing the **shipped VAE** (digits, 2-number latent code, 3,000 steps). Press Train for your own."
             + ("" if ds_name == "digits" else f" The views below use digits until you train on {ds_name}."),
-            icon="ℹ️")
+            icon=":material/info:")
 
 model = model.cpu().eval()
 mu, sd = vae.encode_means(model, ds_view.x_test)
@@ -206,7 +206,7 @@ with tabs[3], errors_shown():
                 image_grid(imgs[:n_show], key=f"vae:pair:{label}", ncols=8, download_name=f"{label}_random.png",
                            caption=f"{n_show} of the 500 decoded random codes.")
     else:
-        st.info("Press *Train both* to train a VAE and a plain autoencoder with your settings.", icon="ℹ️")
+        st.info("Press *Train both* to train a VAE and a plain autoencoder with your settings.", icon=":material/info:")
 
 # -- interpolation --------------------------------------------------------------------------------------------------
 with tabs[4], errors_shown():

@@ -99,7 +99,7 @@ def training_panel(key: str, make_task: Callable[[int], Task], *, config: Any = 
         chart = st.empty()
         live_box = st.empty()
         if s["error"]:
-            st.error(s["error"], icon="⚠️")
+            st.error(s["error"], icon=":material/error:")
 
         def draw():
             if tr is None:

@@ -44,12 +44,12 @@ def errors_shown():
     try:
         yield
     except InputError as e:
-        st.error(str(e), icon="⚠️")
+        st.error(str(e), icon=":material/error:")
 
 
 def show_notes(notes: Sequence[str]) -> None:
     for n in notes:
-        st.info(n, icon="ℹ️")
+        st.info(n, icon=":material/info:")
 
 
 def upload_image(label: str, key: str, min_side: int = 1, help: str | None = None):
@@ -61,7 +61,7 @@ def upload_image(label: str, key: str, min_side: int = 1, help: str | None = Non
     try:
         img = read_image(f.getvalue(), min_side=min_side, notes=notes)
     except InputError as e:
-        st.error(f"{f.name}: {e}", icon="⚠️")
+        st.error(f"{f.name}: {e}", icon=":material/error:")
         return None
     show_notes(notes)
     return img
@@ -74,7 +74,7 @@ def upload_text(label: str, key: str, types=("txt",)) -> str | None:
     try:
         return read_text(f.getvalue())
     except InputError as e:
-        st.error(f"{f.name}: {e}", icon="⚠️")
+        st.error(f"{f.name}: {e}", icon=":material/error:")
         return None
 
 
