@@ -144,9 +144,18 @@ with errors_shown():
     emb: E.Embedder = job["emb"]
 
     b = st.columns([1, 1, 5])
-    if b[0].button("Stop", key="emb:stop", disabled=emb.done_, help="Stop a running t-SNE or UMAP; t-SNE can resume."):
+    stop_box, run_box = b[0].empty(), b[1].empty()
+
+    def buttons(suffix: str = "") -> tuple[bool, bool]:
+        return (stop_box.button("Stop", key="emb:stop" + suffix, disabled=emb.done_,
+                                help="Stop a running t-SNE or UMAP; t-SNE can resume."),
+                run_box.button("Resume" if emb.iteration_ else "Run", key="emb:resume" + suffix,
+                               disabled=emb.done_ or not job["stopped"]))
+
+    stop, resume = buttons()
+    if stop:
         job["stopped"] = True
-    if b[1].button("Resume" if emb.iteration_ else "Run", key="emb:resume", disabled=emb.done_ or not job["stopped"]):
+    if resume:
         job["stopped"] = False
     bar = st.empty()
     plot_box = st.empty()
@@ -171,6 +180,8 @@ with errors_shown():
 
         emb.fit(view.x, progress=on_progress)
         bar.empty()
+        if emb.done_:   # finished during this run: redraw the buttons drawn before it started (Stop off)
+            buttons(":done")
     show_notes(emb.notes_)
 
     coords = emb.embedding_

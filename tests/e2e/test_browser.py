@@ -66,6 +66,27 @@ def test_page_opens_without_exception(server, browser, path, title):
         page.close()
 
 
+def test_a_fresh_server_opened_on_a_page_url_shows_that_page_with_the_grouped_sidebar(server, browser):
+    """Streamlit runs a fresh server's first script in its old pages/-folder mode (the page alone, file names in the
+    sidebar); the page must switch to app.py's navigation and still show itself. Needs its own fresh server."""
+    from bench.server import Server
+
+    demo = catalogue.available()[1]
+    fresh = Server(log=ARTIFACTS / "server-fresh.log").start()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{fresh.url}/{demo.url_path}", timeout=60_000)
+        page.get_by_role("heading", name=demo.title).first.wait_for(timeout=120_000)
+        _wait_idle(page)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_role("link", name=catalogue.available()[0].title).first.wait_for(timeout=30_000)
+        assert demo.group.lower() in nav.inner_text().lower()
+        assert page.get_by_role("heading", name=demo.title).count() >= 1   # still the page asked for, not home
+    finally:
+        page.close()
+        fresh.stop()
+
+
 def test_sidebar_groups_every_demo(server, browser):
     page = browser.new_page()
     try:
