@@ -3,6 +3,7 @@ softmax-cost lesson, and the sentiment classifier beside the majority-class base
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import torch
@@ -56,9 +57,11 @@ def _classifier_rows() -> list[dict]:
     from dlplay import words as W
 
     out = []
-    for features, name in (("counts", "bag of words"), ("tfidf", "TF-IDF")):
-        sm = W.fit_sentiment(features)
-        out.append({"what": f"sentiment sentences: held-out accuracy of {name} + logistic regression",
+    for (features, name), no_stop in itertools.product((("counts", "bag of words"), ("tfidf", "TF-IDF")),
+                                                       (True, False)):
+        sm = W.fit_sentiment(features, drop_stop_words=no_stop)
+        stop = "stop words dropped (page default)" if no_stop else "stop words kept"
+        out.append({"what": f"sentiment sentences: held-out accuracy of {name} + logistic regression, {stop}",
                     "dlplay": sm.test_accuracy, "baseline": sm.majority_accuracy, "baseline_name": "majority class",
                     "unit": "accuracy",
                     "note": f"5-fold CV {sm.cv_accuracy:.2f} ± {sm.cv_std:.2f}; {sm.n_test} test sentences"})

@@ -52,27 +52,31 @@ st.markdown("Logistic regression on bags of words: p(positive) = sigma(w . x + b
 cols = st.columns([1, 2])
 features = cols[0].radio("Features", ["counts", "tfidf"], horizontal=True, key="words:features",
                       format_func=lambda f: "word counts (bag of words)" if f == "counts" else "TF-IDF weighted counts")
+no_stop = cols[0].checkbox("Drop stop words (the, a, of, ...)", True, key="words:clf_stop",
+                           help="With only 150 training sentences, frequent words like 'it' or 'as' pick up large "
+                                "weights by chance; dropping them leaves the words that carry an opinion. Untick "
+                                "to see the noise.")
 labelled = cols[1].file_uploader("Your labelled CSV (optional)", type=["csv"], key="words:labelled")
 
 
 @st.cache_resource(show_spinner="Fitting the classifier ...")
-def _sentiment(features: str):
-    return W.fit_sentiment(features)
+def _sentiment(features: str, no_stop: bool):
+    return W.fit_sentiment(features, drop_stop_words=no_stop)
 
 
 @st.cache_resource(show_spinner="Fitting the classifier on your CSV ...", max_entries=8)
-def _sentiment_upload(features: str, data: bytes):
+def _sentiment_upload(features: str, no_stop: bool, data: bytes):
     texts, y, classes = W.read_labelled_csv(data)
-    return W.fit_sentiment(features, data=(texts, y)), classes
+    return W.fit_sentiment(features, drop_stop_words=no_stop, data=(texts, y)), classes
 
 
 with errors_shown():
     if labelled is not None:
-        sm, classes = _sentiment_upload(features, labelled.getvalue())
+        sm, classes = _sentiment_upload(features, no_stop, labelled.getvalue())
         st.caption(f"Your CSV: {sm.n_train + sm.n_test:,} rows; '{classes[1]}' counts as positive, "
                    f"'{classes[0]}' as negative.")
     else:
-        sm = _sentiment(features)
+        sm = _sentiment(features, no_stop)
     m = st.columns(3)
     m[0].metric(f"Held-out accuracy ({sm.n_test} sentences)", f"{sm.test_accuracy:.0%}")
     m[1].metric("Majority-class baseline (same split)", f"{sm.majority_accuracy:.0%}")

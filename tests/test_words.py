@@ -38,6 +38,16 @@ def test_sentiment_classifier_beats_majority_and_explains():
         sm.explain("  42 ")
 
 
+def test_dropping_stop_words_leaves_opinion_words_on_top():
+    """With 150 training sentences, function words take large weights by chance; the page drops them by default."""
+    stop = W.stop_words()
+    kept = W.fit_sentiment("counts")
+    dropped = W.fit_sentiment("counts", drop_stop_words=True)
+    top = lambda sm: [w for side in sm.top_words(10) for w, _ in side]
+    assert any(w in stop for w in top(kept))
+    assert not any(w in stop for w in top(dropped)) and not any(w in stop for w in dropped.vocab)
+
+
 def test_one_hot_times_W_is_a_row():
     Wm = torch.randn(50, 7)
     prod, row, diff = W.one_hot_identity(Wm, 13)

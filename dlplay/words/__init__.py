@@ -23,7 +23,7 @@ import torch
 from .. import checkpoints
 from ..errors import InputError
 from .text import (CORPORA, bag_of_words, close_words, corpus, corpus_from_text, filtering_steps, fit_sentiment,
-                   read_labelled_csv, sentiment_data, tokenize)
+                   read_labelled_csv, sentiment_data, stop_words, tokenize)
 from .word2vec import (ARCHS, LOSSES, Vocab, Word2Vec, Word2VecTask, WordVectors, analogies, analogy, build_model,
                        build_vectors, build_vocab, evaluate_vectors, hierarchical_loss, huffman_tree,
                        negative_sampling_loss, nearest, one_hot_identity, softmax_cost, softmax_loss, train_gensim,
@@ -37,7 +37,7 @@ MAX_VECTOR_FILE_WORDS = 200_000
 __all__ = ["CORPORA", "ARCHS", "LOSSES", "Vocab", "Word2Vec", "Word2VecTask", "WordVectors", "analogies", "analogy",
            "bag_of_words", "build_model", "build_vectors", "build_vocab", "close_words", "corpus",
            "corpus_from_text", "evaluate_vectors", "filtering_steps", "fit_sentiment", "huffman_tree",
-           "hierarchical_loss", "negative_sampling_loss", "nearest", "softmax_loss", "unit", "one_hot_identity", "sentiment_data", "shipped_vectors",
+           "hierarchical_loss", "negative_sampling_loss", "nearest", "softmax_loss", "unit", "one_hot_identity", "sentiment_data", "shipped_vectors", "stop_words",
            "shipped_info", "read_labelled_csv", "softmax_cost", "tokenize", "train_gensim", "wordsim", "to_word2vec_text",
            "read_word2vec_text"]
 
