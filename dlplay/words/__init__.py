@@ -37,9 +37,9 @@ MAX_VECTOR_FILE_WORDS = 200_000
 __all__ = ["CORPORA", "ARCHS", "LOSSES", "Vocab", "Word2Vec", "Word2VecTask", "WordVectors", "analogies", "analogy",
            "bag_of_words", "build_model", "build_vectors", "build_vocab", "close_words", "corpus",
            "corpus_from_text", "evaluate_vectors", "filtering_steps", "fit_sentiment", "huffman_tree",
-           "hierarchical_loss", "negative_sampling_loss", "nearest", "softmax_loss", "unit", "one_hot_identity", "sentiment_data", "shipped_vectors", "stop_words",
-           "shipped_info", "read_labelled_csv", "softmax_cost", "tokenize", "train_gensim", "wordsim", "to_word2vec_text",
-           "read_word2vec_text"]
+           "hierarchical_loss", "negative_sampling_loss", "nearest", "softmax_loss", "unit", "one_hot_identity",
+           "sentiment_data", "shipped_vectors", "stop_words", "shipped_info", "read_labelled_csv", "softmax_cost",
+           "tokenize", "train_gensim", "wordsim", "to_word2vec_text", "read_word2vec_text"]
 
 
 # -- the shipped vectors ---------------------------------------------------------------------------------------------
