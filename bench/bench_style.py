@@ -16,6 +16,8 @@ import torch
 from dlplay import style
 from dlplay.train import Trainer
 
+CHUNKS = 5
+
 
 def _bare_steps(task: style.StyleTransferTask):
     """A bare forward+backward+Adam loop over the same layers: returns a function that takes n steps, timed."""
@@ -42,15 +44,16 @@ def rows(quick: bool) -> list[dict]:
     start = task.evaluate()
     Trainer(task).run(steps=3, evaluate=False)              # warm-up, then a fresh task for the measured run
     task = style.StyleTransferTask(content, sty, size=size, seed=0)
-    bare_run, tr, bare, chunks = _bare_steps(task), Trainer(task, record_every=5), 0.0, 5
-    for i in range(chunks):   # the Trainer resumes where it stopped, so 5 chunks = one run of `steps` steps
-        bare += bare_run(steps // chunks)
-        tr.run(steps=steps // chunks if i < chunks - 1 else steps - tr.steps, evaluate=(i == chunks - 1))
+    bare_run, tr, bare = _bare_steps(task), Trainer(task, record_every=5), 0.0
+    sizes = [steps // CHUNKS + (i < steps % CHUNKS) for i in range(CHUNKS)]   # the same steps for both loops
+    for i, n in enumerate(sizes):   # the Trainer resumes where it stopped: the chunks add up to one run
+        bare += bare_run(n)
+        tr.run(steps=n, evaluate=(i == CHUNKS - 1))
     end, ref = tr.last_eval, task.reference_losses()
     rows_ = [
         {"what": f"style transfer loop, {size} px, {steps} Adam steps, EfficientNet-Lite0", "dlplay": tr.seconds,
          "baseline": bare, "baseline_name": "bare forward+backward loop, same backbone and size", "unit": "s",
-         "note": f"ratio {tr.seconds / bare:.2f} (goal <= 1.15); 5 alternating chunks of each"},
+         "note": f"ratio {tr.seconds / bare:.2f} (goal <= 1.15); {CHUNKS} alternating chunks of each"},
         {"what": "style loss drop (start / end), same run", "dlplay": start["style"] / end["style"],
          "baseline": None, "baseline_name": "", "unit": "x", "note": "goal >= 10"},
         {"what": "content loss at the end (relative)", "dlplay": end["content"], "baseline": ref["content_of_style"],

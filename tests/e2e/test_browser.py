@@ -66,7 +66,7 @@ def test_page_opens_without_exception(server, browser, path, title):
         page.close()
 
 
-def test_a_fresh_server_opened_on_a_page_url_shows_that_page_with_the_grouped_sidebar(server, browser):
+def test_a_fresh_server_opened_on_a_page_url_shows_that_page_with_the_grouped_sidebar(browser):
     """Streamlit runs a fresh server's first script in its old pages/-folder mode (the page alone, file names in the
     sidebar); the page must switch to app.py's navigation and still show itself. Needs its own fresh server."""
     from bench.server import Server
