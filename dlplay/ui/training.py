@@ -19,6 +19,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from .. import limits, slots, viz
 from ..errors import InputError
+from ..topics import Config
 from ..train import Task, Trainer
 
 
@@ -35,14 +36,15 @@ def get_trainer(key: str) -> Trainer | None:
     return _state(key)["trainer"]
 
 
-def training_panel(key: str, make_task: Callable[[int], Task], *, config: Any = None, seconds: float = 10.0,
+def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = None, seconds: float = 10.0,
                    max_seconds: float = 120.0, panels: dict[str, list[str]] | None = None,
                    live: Callable[[Trainer], None] | None = None, chunk: float = 0.25,
                    record_every: int = 1, label: str = "Train") -> Trainer | None:
     """Draw the panel; returns the session's Trainer (None before the first training).
 
-    make_task(seed) builds a fresh Task. `config` is anything comparable describing the settings the task
-    depends on: when it changes, the old trainer is discarded. `panels` maps plot titles to metric keys.
+    The topic contract (dlplay/topics.py): `make_task` is the topic's module-level `make_task(config, seed)` and
+    `config` its frozen Config; a run is then plain data the runner can send to a worker process. (Older pages
+    pass `make_task(seed)` and any comparable `config`.) When `config` changes, the old trainer is discarded. `panels` maps plot titles to metric keys.
     `live(trainer)` draws the page's own live view (e.g. reconstructions) after each chunk.
     """
     s = _state(key)
@@ -78,7 +80,8 @@ def training_panel(key: str, make_task: Callable[[int], Task], *, config: Any = 
         if request == "start":
             try:
                 if s["trainer"] is None:
-                    s["trainer"] = Trainer(make_task(seed), record_every=record_every)
+                    task = make_task(config, seed) if isinstance(config, Config) else make_task(seed)
+                    s["trainer"] = Trainer(task, record_every=record_every)
                     s["config"] = config
             except InputError as e:
                 s["error"] = str(e)

@@ -1,0 +1,229 @@
+"""The topic contract: what every topic module exposes. Read this file to add a topic.
+
+A topic is one lecture's demo: `dlplay/<topic>.py` (or a package `dlplay/<topic>/`) with its models, losses and
+metrics, and one thin page `pages/<topic>.py`. Everything that is the same for all topics (the CLI's `train` and
+`pretrain`, the pages' training panel and "shipped model or yours" block, the runner that executes long work in a
+slot, with a time cap, stop and progress) is shared code over the names below, so a topic writes only its lesson.
+
+A topic module defines
+
+    TITLE = "Autoencoders"                       # one line, shown by `python -m dlplay list`
+
+    @dataclass(frozen=True)
+    class MyConfig(Config):                      # every knob of one run, with its default
+        dataset: str = "digits"
+        code_size: int = 8                       # bounds go in check(), which names the bad value and its limit
+        lr: float = 2e-3
+        def check(self):
+            self.in_range("code_size", 1, 1024)  # raises InputError("code_size = 5000 is out of range ...")
+            self.one_of("dataset", dataset_names())
+            return self
+
+    def make_task(config: MyConfig, seed: int = 0, device=None) -> Task:
+        '''A fresh Task (dlplay.train) for the engine: config.check() first; all randomness from the task's own
+        generator (device.seed_everything(seed) returns one), so the same config and seed give the same model.'''
+
+    SHIPPED: dict[str, Shipped] = {"autoencoder_digits": Shipped("autoencoder_digits", "digits", MyConfig(), 4000)}
+    BUILDER = "dlplay.mytopic:build_model"       # rebuilds task.model from task.model_config (see checkpoints.py)
+
+and, where the topic has them, these functions with these return types (same names in every topic):
+
+    encode(model, x) -> torch.Tensor (N, K)           # codes, on the CPU
+    decode(model, z) -> torch.Tensor (N, C, H, W)     # images in [0, 1], on the CPU
+    sample(model, n, generator) -> torch.Tensor       # n generated items, on the CPU
+    interpolate(model, a, b, steps) -> Interpolation  # .path (decoded walk in code space), .fade (pixel cross-fade)
+
+Why the config is a frozen dataclass and the task is built by a module-level function: a run is then fully
+described by plain data, `(make_task, config, seed, budget)`, which can be pickled to a worker process (or a Ray
+cluster), compared to find identical runs, written into a URL, or turned into a CLI command line. A page passes
+exactly that to `dlplay.ui.training_panel(key, mytopic.make_task, config=cfg)`; it never builds tasks itself.
+
+Tasks that own a model (`ModelTask`) set `task.model` and `task.model_config` (the JSON-able keyword arguments of
+BUILDER); then `save_checkpoint`, `pretrain_shipped` and `cli_train` below work for the topic with no more code.
+A topic with more to say on the command line adds `cli_args(command, parser)` / `cli_run(command, args) -> dict`
+(see cli.py); otherwise `cli_train` is used, with one `--name` option per config field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import math
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, NamedTuple, Protocol, Sequence, runtime_checkable
+
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class Config:
+    """Base class of every topic's run settings: a frozen dataclass whose `check()` validates the values.
+
+    Like a scikit-learn estimator's parameters: creating one only stores the values; `check()` (called by
+    `make_task`) raises `InputError` naming the field, the bad value and its limit, and returns the config.
+    """
+
+    def check(self) -> "Config":
+        return self
+
+    def replace(self, **changes) -> "Config":
+        """A copy with some fields changed (and checked)."""
+        return dataclasses.replace(self, **changes).check()
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    # -- helpers for check() ---------------------------------------------------------------------------------------
+    def in_range(self, name: str, lo: float, hi: float, label: str | None = None) -> None:
+        v = getattr(self, name)
+        label = label or name.replace("_", " ")
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InputError(f"{label} must be a number, not {v!r}.")
+        if not (lo <= v <= hi) or (isinstance(v, float) and not math.isfinite(v)):
+            raise InputError(f"{label} = {v} is out of range: it must be between {lo} and {hi}.")
+
+    def one_of(self, name: str, choices: Sequence, label: str | None = None) -> None:
+        v = getattr(self, name)
+        if v not in choices:
+            label = label or name.replace("_", " ")
+            raise InputError(f"Unknown {label} {v!r}: choose one of {', '.join(map(str, choices))}.")
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """A checkpoint the project trained itself and ships in dlplay/assets/checkpoints/<name>.pt.
+
+    A step budget, not seconds, so `python -m dlplay pretrain` writes the same file on any machine."""
+
+    name: str
+    dataset: str
+    config: Config
+    steps: int
+    seed: int = 0
+
+
+class Interpolation(NamedTuple):
+    path: Any      # decoded images along the straight line between two codes
+    fade: Any      # the pixel cross-fade (1 - t) x_a + t x_b, for comparison
+
+
+@runtime_checkable
+class Topic(Protocol):
+    """What a topic module provides (checked by tests/test_topics.py for every module in TOPICS)."""
+
+    TITLE: str
+    SHIPPED: dict[str, Shipped]
+
+    def make_task(self, config: Config, seed: int = 0, device=None): ...
+
+
+# Every topic module, in lecture order. tests/test_topics.py checks each against the contract.
+TOPICS = [
+    "dlplay.classifier",
+    "dlplay.autoencoders",
+    "dlplay.vae",
+    "dlplay.gan",
+    "dlplay.embed",
+    "dlplay.words",
+    "dlplay.style",
+]
+
+
+def config_type(module) -> type[Config]:
+    """The Config subclass that module.make_task takes (its first parameter's annotation)."""
+    hints = typing.get_type_hints(module.make_task)
+    first = next(iter(inspect.signature(module.make_task).parameters))
+    cls = hints.get(first)
+    if not (isinstance(cls, type) and issubclass(cls, Config)):
+        raise TypeError(f"{module.__name__}.make_task must annotate its first parameter with a Config subclass")
+    return cls
+
+
+# -- checkpoints over the contract ---------------------------------------------------------------------------------
+def save_checkpoint(target, module, task, extra: dict | None = None) -> None:
+    """Save task.model with task.model_config under the module's BUILDER (a copy is saved; the task's own model
+    stays where it is, on its device)."""
+    from . import checkpoints
+    checkpoints.save(target, task.model, task.model_config, module.BUILDER, extra)
+
+
+def checkpoint_bytes(module, task, extra: dict | None = None) -> bytes:
+    from . import checkpoints
+    return checkpoints.to_bytes(task.model, task.model_config, module.BUILDER, extra)
+
+
+def pretrain_shipped(module, out_dir=None, names: Sequence[str] | None = None,
+                     extra: Callable[[Any], dict] | None = None) -> dict:
+    """Train every Shipped entry of a topic on the CPU for its step budget and save it; returns held-out metrics
+    per name. `extra(task)` adds topic-specific results to the checkpoint's extra."""
+    from . import checkpoints
+    from .train import Trainer
+
+    out_dir = Path(out_dir or checkpoints.SHIPPED_DIR)
+    results = {}
+    for name, sh in module.SHIPPED.items():
+        if names and name not in names:
+            continue
+        task = module.make_task(sh.config, sh.seed, device="cpu")
+        Trainer(task, record_every=100).run(steps=sh.steps)
+        ev = task.evaluate()
+        save_checkpoint(out_dir / f"{name}.pt", module, task,
+                        {"config": sh.config.as_dict(), "steps": sh.steps, **ev, **(extra(task) if extra else {})})
+        results[name] = {k: round(float(v), 4) for k, v in ev.items()}
+    return results
+
+
+# -- the command line over the contract ----------------------------------------------------------------------------
+def _field_type(cls, f: dataclasses.Field):
+    t = typing.get_type_hints(cls)[f.name]
+    args = typing.get_args(t)
+    if typing.get_origin(t) is typing.Literal:
+        return str, list(args)
+    if t in (int, float, str, bool):
+        return t, None
+    if args and all(a in (int, float, str, type(None)) for a in args):   # e.g. int | None
+        return next(a for a in args if a is not type(None)), None
+    return None, None
+
+
+def add_config_args(parser: argparse.ArgumentParser, cls: type[Config]) -> None:
+    """One `--field-name` option per simple config field (int, float, str, bool, Literal), default from the class."""
+    for f in dataclasses.fields(cls):
+        typ, choices = _field_type(cls, f)
+        if typ is None:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        flag = "--" + f.name.replace("_", "-")
+        if typ is bool:
+            parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes", "on"), default=default,
+                                metavar="{true,false}", help=f"(default {default})")
+        else:
+            parser.add_argument(flag, type=typ, default=default, choices=choices, help=f"(default {default})")
+
+
+def config_from_args(cls: type[Config], args: argparse.Namespace) -> Config:
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+    return cls(**values).check()
+
+
+def add_budget_args(parser: argparse.ArgumentParser, seconds: float = 10.0) -> None:
+    parser.add_argument("--seconds", type=float, default=seconds, help="time budget (default %(default)s)")
+    parser.add_argument("--steps", type=int, default=None, help="a step budget instead (same model on any machine)")
+
+
+def cli_train(module, args: argparse.Namespace, record_every: int = 50) -> tuple[Any, dict]:
+    """`python -m dlplay train TOPIC`: build the config from the options, train, save --out; (task, summary)."""
+    from .train import Trainer
+
+    cfg = config_from_args(config_type(module), args)
+    task = module.make_task(cfg, args.seed, device=args.device)
+    tr = Trainer(task, record_every=record_every).run(steps=args.steps,
+                                                      seconds=None if args.steps else args.seconds)
+    summary = {**cfg.as_dict(), "steps": tr.steps, "seconds": round(tr.seconds, 3),
+               "steps_per_second": round(tr.steps / max(tr.seconds, 1e-9), 1), **tr.last_eval}
+    if getattr(args, "out", None) and hasattr(task, "model_config"):
+        save_checkpoint(args.out, module, task, {"config": cfg.as_dict(), **tr.last_eval})
+    return task, summary
