@@ -6,7 +6,7 @@ Builds the sidebar navigation from dlplay.catalogue (grouped by lecture topic) a
 import streamlit as st
 
 from dlplay import catalogue
-from dlplay.device import set_threads
+from dlplay.runner import set_threads
 from dlplay.ui import device_badge
 
 st.set_page_config(page_title="dlplay", page_icon="🧪", layout="wide")
@@ -14,7 +14,9 @@ st.set_page_config(page_title="dlplay", page_icon="🧪", layout="wide")
 
 @st.cache_resource
 def _threads() -> int:
-    return set_threads()
+    # Training and other long work run in the runner's worker processes, each with its own thread count; the web
+    # server's own torch work (drawing views) takes one thread, so its OpenMP pool never spins against a run.
+    return set_threads(1)
 
 
 @st.cache_resource

@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     import torch
 
-    from dlplay.device import describe_device, set_threads
+    from dlplay.device import describe_device
+    from dlplay.runner import set_threads
     set_threads()
     rows: list[dict] = []
     for name in discover(args.only):

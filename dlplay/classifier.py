@@ -20,9 +20,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import checkpoints
+import sys
+from dataclasses import dataclass
+
+from . import checkpoints, topics
 from .data import ImageData
 from .device import get_device, seed_everything
+from .topics import Config, Shipped
 from .train import Batches, ModelTask, Trainer
 
 BUILDER = "dlplay.classifier:build_model"
@@ -69,12 +73,38 @@ def soften(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return ((1 - a) * x + a * blurred) * gain
 
 
+TITLE = "A first model: the digit classifier"
+
+
+@dataclass(frozen=True)
+class ClassifierConfig(Config):
+    dataset: str = "digits"
+    hidden: int = 128
+    lr: float = 1e-3
+    batch_size: int = 64
+
+    def check(self):
+        from .data import dataset_names
+        self.one_of("dataset", dataset_names())
+        self.in_range("hidden", 1, 4096, "hidden units")
+        self.in_range("lr", 1e-6, 1.0, "learning rate")
+        self.in_range("batch_size", 1, 4096, "batch size")
+        return self
+
+
+def make_task(config: ClassifierConfig, seed: int = 0, device=None) -> "ClassifierTask":
+    from .data import load
+    config.check()
+    return ClassifierTask(load(config.dataset), config.hidden, config.lr, config.batch_size, seed=seed, device=device)
+
+
 class ClassifierTask(ModelTask):
     def __init__(self, data: ImageData, hidden: int = 128, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
                  device=None):
         self.device = get_device(device)
         self.generator = seed_everything(seed)
         self.config = {"image_shape": list(data.image_shape), "n_classes": len(data.class_names), "hidden": hidden}
+        self.model_config = self.config
         self.model = build_model(**self.config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
         self.x, self.y = data.x_train.to(self.device), data.y_train.to(self.device)
@@ -113,6 +143,7 @@ def judge(model: nn.Module, images: torch.Tensor, threshold: float = 0.5) -> dic
 
 
 PRETRAIN_STEPS = 4000
+SHIPPED = {"classifier_digits": Shipped("classifier_digits", "digits", ClassifierConfig(hidden=256), PRETRAIN_STEPS)}
 
 
 def pretrain(out_dir=None, steps: int = PRETRAIN_STEPS, seed: int = 0) -> dict:
@@ -122,7 +153,8 @@ def pretrain(out_dir=None, steps: int = PRETRAIN_STEPS, seed: int = 0) -> dict:
 
     from .data import load
 
-    task = ClassifierTask(load("digits"), hidden=256, seed=seed, device="cpu")
+    sh = SHIPPED["classifier_digits"]
+    task = make_task(sh.config, seed, device="cpu")
     Trainer(task, record_every=100).run(steps=steps)
     ev = task.evaluate()
     checkpoints.save(Path(out_dir or checkpoints.SHIPPED_DIR) / "classifier_digits.pt", task.model, task.config,
@@ -131,19 +163,12 @@ def pretrain(out_dir=None, steps: int = PRETRAIN_STEPS, seed: int = 0) -> dict:
 
 
 def cli_args(command, parser) -> None:
-    parser.add_argument("--dataset", default="digits")
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--hidden", type=int, default=128)
+    topics.add_config_args(parser, ClassifierConfig)
+    topics.add_budget_args(parser, seconds=8.0)
 
 
 def cli_run(command, args) -> dict:
-    from .data import load
-
-    task = ClassifierTask(load(args.dataset), hidden=args.hidden, seed=args.seed, device=args.device)
-    tr = Trainer(task).run(seconds=args.seconds)
-    if args.out:
-        checkpoints.save(args.out, task.model, task.config, BUILDER, tr.last_eval)
-    return {"dataset": args.dataset, "steps": tr.steps, "seconds": round(tr.seconds, 3), **tr.last_eval}
+    return topics.cli_train(sys.modules[__name__], args, record_every=10)[1]
 
 
 def load_judge() -> nn.Module:

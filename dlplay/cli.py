@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"saved under {download(args.name)}")
             return 0
         if args.command == "pretrain":
-            from .device import set_threads
+            from .runner import set_threads
             set_threads()   # honours DLPLAY_THREADS (e.g. 1 when several pretrain jobs share a busy machine)
             return _pretrain(args)
         if args.command == "bench":
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             from bench.run import main as bench_main
             return bench_main((["--quick"] if args.quick else []) + (["--only", *args.only] if args.only else [])
                               + (["--out", args.out] if args.out else []))
-        from .device import set_threads
+        from .runner import set_threads
         set_threads()
         start = time.perf_counter()
         summary = _module(args._module).cli_run(args._key, args)

@@ -1,4 +1,4 @@
-"""Which device to compute on, how many CPU threads to use, and one place to seed every random generator."""
+"""Which device to compute on, and one place to seed every random generator. (Thread counts: dlplay/runner.py.)"""
 
 from __future__ import annotations
 
@@ -50,10 +50,3 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
-
-
-def set_threads(n: int | None = None) -> int:
-    """Set torch's intra-op thread count (default: $DLPLAY_THREADS or the number of cores) and return it."""
-    n = n or int(os.environ.get("DLPLAY_THREADS", 0)) or os.cpu_count() or 1
-    torch.set_num_threads(max(1, n))
-    return torch.get_num_threads()

@@ -34,6 +34,8 @@ class Task:
     global generator: then stopping and resuming gives exactly the same model as not stopping.
     """
 
+    max_threads: int | None = None   # the most CPU threads this task benefits from (None: as many as it gets)
+
     def step(self) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -48,18 +50,37 @@ class Task:
     def load_state_dict(self, state: dict) -> None:
         pass
 
+    def live_state(self):
+        """A snapshot for the page's live view while the run trains elsewhere (default: the whole state)."""
+        return self.state_dict()
+
+    def load_live_state(self, state) -> None:
+        if state is not None:
+            self.load_state_dict(state)
+
 
 class ModelTask(Task):
     """A Task whose whole state is `self.model`, its optimiser `self.opt` and its batch order `self.batches` (most
     demos): saving and restoring those three is what makes a stop/resume or a NaN rollback exact."""
 
     def state_dict(self):
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "batches": self.batches.state_dict()}
+        # torch's global generator too: dropout draws from it (nn.Dropout takes no generator), so a run resumed in
+        # another process (the runner's workers) continues the same masks. Each worker runs one task at a time.
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "batches": self.batches.state_dict(),
+                "global_rng": torch.random.get_rng_state()}
 
     def load_state_dict(self, s):
         self.model.load_state_dict(s["model"])
         self.opt.load_state_dict(s["opt"])
         self.batches.load_state_dict(s["batches"])
+        if "global_rng" in s:
+            torch.random.set_rng_state(s["global_rng"])
+
+    def live_state(self):
+        return {"model": self.model.state_dict()}     # the live view needs only the weights
+
+    def load_live_state(self, s) -> None:
+        self.model.load_state_dict(s["model"])
 
 
 class FunctionTask(Task):
@@ -92,7 +113,9 @@ class Trainer:
         self.last_eval: Metrics = {}
         self.stopped_reason = ""
         self._stop = threading.Event()
-        self._snapshot = None
+        self._snapshot = None       # the last state known to give a finite loss (what a divergence restores)
+        self._candidate = None      # a state copied before a step whose loss has not been checked yet
+        self._bad = None            # device-side "some unrecorded step was not finite" flag
         self._snapshot_time = -math.inf
 
     # -- control -------------------------------------------------------------------------------------------
@@ -142,9 +165,9 @@ class Trainer:
             out = self.task.step()
             taken += 1
             self.steps += 1
-            if self.steps % self.record_every == 0 or (steps is not None and taken == steps):
-                m = {k: _to_float(v) for k, v in out.items()}
-                self._check_finite(m)
+            record = self.steps % self.record_every == 0 or (steps is not None and taken == steps)
+            m = self._watch(out, record)
+            if record:
                 m["step"] = self.steps
                 m["time"] = self.seconds + time.perf_counter() - start
                 self.history.append(m)
@@ -156,24 +179,47 @@ class Trainer:
             self.last_eval = {k: _to_float(v) for k, v in self.task.evaluate().items()}
         return self
 
+    # -- divergence: detected on the step it happens, rolled back to weights whose loss was finite ----------------
+    # Before a step, now and then, the task's state is copied as a *candidate*. Once that step's loss is known to be
+    # finite, the candidate becomes the *good* state: weights that produced a finite loss. A non-finite metric at
+    # any step puts the good state back. On the CPU every step's metrics are checked at once (cheap); on a GPU a
+    # device-side flag collects them and is read at recorded steps only, so unrecorded steps never wait.
     def _maybe_snapshot(self) -> None:
         now = time.perf_counter()
-        if now - self._snapshot_time < self.snapshot_seconds:
+        if self._candidate is not None or now - self._snapshot_time < self.snapshot_seconds:
             return
         state = self.task.state_dict()
         if state is not None:
-            self._snapshot = copy.deepcopy(state)
+            self._candidate = copy.deepcopy(state)
             self._snapshot_time = now
 
-    def _check_finite(self, m: Metrics) -> None:
+    def _watch(self, out: dict, record: bool) -> Metrics | None:
+        """Check one step's metrics (or note them on the device); returns them as floats when read."""
+        tensors = [v for v in out.values() if isinstance(v, torch.Tensor) and v.device.type != "cpu"]
+        if tensors and not record:   # on the device: remember, read later
+            bad = torch.stack([(~torch.isfinite(v.detach().float())).any() for v in tensors]).any()
+            self._bad = bad if self._bad is None else self._bad | bad
+            return None
+        m = {k: _to_float(v) for k, v in out.items()}
         bad = [k for k, v in m.items() if not math.isfinite(v)]
-        if not bad:
-            return
+        if self._bad is not None:
+            if bool(self._bad) and not bad:
+                bad = ["a metric"]
+            self._bad = None
+        if bad:
+            self._diverged(bad, m)
+        if self._candidate is not None:
+            self._snapshot, self._candidate = self._candidate, None
+        return m
+
+    def _diverged(self, bad: list[str], m: Metrics) -> None:
         if self._snapshot is not None:
             self.task.load_state_dict(copy.deepcopy(self._snapshot))
+        self._candidate = None
         self.stopped_reason = "diverged"
+        value = m.get(bad[0], float("nan"))
         raise TrainingDiverged(
-            f"Training stopped at step {self.steps}: {', '.join(bad)} became {m[bad[0]]} (not a finite number). "
+            f"Training stopped at step {self.steps}: {', '.join(bad)} became {value} (not a finite number). "
             "This usually means the learning rate is too high; lower it and train again. "
             + ("The last good weights were kept." if self._snapshot is not None else ""))
 

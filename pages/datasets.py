@@ -5,7 +5,8 @@ import streamlit as st
 import torch
 
 from dlplay import data, viz
-from dlplay.classifier import ClassifierTask, load_judge
+from dlplay import classifier
+from dlplay.classifier import load_judge
 from dlplay.errors import InputError
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
 
@@ -87,7 +88,7 @@ def _predictions(model, title: str) -> None:
 
 
 trainer = training_panel(
-    "ds:clf", lambda seed: ClassifierTask(digits, seed=seed), seconds=5.0, max_seconds=60.0,
+    "ds:clf", classifier.make_task, config=classifier.ClassifierConfig(), seconds=5.0, max_seconds=60.0,
     panels={"loss (cross-entropy)": ["loss"], "training accuracy": ["train_acc"]}, record_every=5)
 if trainer is None:
     _predictions(_judge(), "Shipped model")

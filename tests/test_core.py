@@ -1,5 +1,6 @@
 """Unit tests of the foundation: device, data, the training engine, checkpoints, viz, classifier, CLI."""
 
+import copy
 import io
 import json
 import math
@@ -14,7 +15,7 @@ from dlplay import checkpoints, data, viz
 from dlplay.classifier import BUILDER, ClassifierTask, judge, load_judge
 from dlplay.device import describe_device, get_device, seed_everything
 from dlplay.errors import InputError, TrainingDiverged
-from dlplay.train import Batches, FunctionTask, Task, Trainer
+from dlplay.train import Batches, FunctionTask, ModelTask, Task, Trainer
 
 
 # -- device ----------------------------------------------------------------------------------------------------
@@ -215,6 +216,58 @@ def test_divergence_raises_and_restores_last_good_weights():
     with pytest.raises(TrainingDiverged, match="learning rate"):
         tr.run(steps=10_000)
     assert torch.isfinite(task.w).all() and tr.stopped_reason == "diverged"
+
+
+class _Exploding(ModelTask):
+    """A real model, optimiser and batch order: linear regression with SGD at a learning rate that diverges.
+    Before each step it notes the state and, after it, that step's loss, so a test can say which weights last
+    gave a finite loss."""
+
+    def __init__(self, lr=0.7):
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randn(256, 8, generator=g) * 3
+        self.y = self.x @ torch.randn(8, 1, generator=g)
+        self.model = torch.nn.Linear(8, 1)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr)
+        self.batches = Batches(256, 32, g)
+        self.log = []    # (state before the step, loss of the step)
+
+    def step(self):
+        before = copy.deepcopy(self.model.state_dict())
+        idx = self.batches.next()
+        loss = torch.nn.functional.mse_loss(self.model(self.x[idx]), self.y[idx])
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        self.log.append((before, float(loss.detach())))
+        return {"loss": loss}
+
+
+def _rolls_back_right(trainer_cls) -> bool:
+    """Explode a ModelTask with record_every=10; True if the weights put back are the last ones whose loss was
+    finite (and the explosion was caught on the step it happened)."""
+    task = _Exploding()
+    tr = trainer_cls(task, record_every=10, snapshot_seconds=0.0)
+    with pytest.raises(TrainingDiverged):
+        tr.run(steps=5000)
+    first_bad = next(i for i, (_, loss) in enumerate(task.log) if not math.isfinite(loss))
+    assert first_bad > 10 and first_bad % 10 != 9, "the test must explode between recorded steps"
+    good_state = task.log[first_bad - 1][0]         # the weights that gave the last finite loss
+    now = task.model.state_dict()
+    return tr.steps == first_bad + 1 and all(torch.equal(now[k], good_state[k]) for k in now)
+
+
+def test_divergence_is_caught_on_its_step_and_restores_the_last_finite_weights():
+    assert _rolls_back_right(Trainer)
+
+
+def test_the_rollback_check_fails_when_rollback_is_disabled():
+    class NoRollback(Trainer):
+        def _diverged(self, bad, m):
+            self._snapshot = None          # forget the good weights: nothing is put back
+            super()._diverged(bad, m)
+
+    assert not _rolls_back_right(NoRollback)
 
 
 def test_function_task_and_budget_required():

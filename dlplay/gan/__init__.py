@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .. import checkpoints
+from ..runner import set_threads
 from ..errors import InputError
 from ..train import Trainer
 from .gan2d import (BUILDER as BUILDER_2D, GAN2D, GAN2DConfig, GAN2DTask, PRESETS, build_gan2d, js_divergence, mmd,
@@ -65,7 +66,7 @@ def pretrain(out_dir=None) -> dict:
     out_dir = Path(out_dir or checkpoints.SHIPPED_DIR)
     res = {}
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small models: one thread is fastest, and the result does not depend on the core count
+    set_threads(1)  # small models: one thread is fastest, and the result does not depend on the core count
     task = GAN2DTask(GAN2DConfig(), seed=0, device="cpu")
     tr = Trainer(task, record_every=50).run(steps=SHIPPED["gan_2d_ring8"])
     s = summary(task, tr)
@@ -79,7 +80,7 @@ def pretrain(out_dir=None) -> dict:
         checkpoints.save(out_dir / f"{name}.pt", task.model, task.config, BUILDER_IMG,
                          {"loss": task.loss, "steps": SHIPPED[name], "dataset": "digits", **ev})
         res[name] = ev
-    torch.set_num_threads(threads)
+    set_threads(threads)
     return res
 
 
@@ -119,7 +120,7 @@ def cli_run(command, args) -> dict:
                               else None, "lr_g": args.lr_g, "lr_d": args.lr_d, "noise_dim": args.noise_dim}.items()
             if v is not None}
     if command == "train gan2d":
-        torch.set_num_threads(1)  # a tiny MLP: splitting its small matrix products over threads only costs time
+        set_threads(GAN2DTask.max_threads)  # a tiny MLP: splitting its small products over threads only costs time
         cfg = preset(args.preset, args.dataset) if args.preset else GAN2DConfig(dataset=args.dataset)
         over.update({k: v for k, v in {"k_d": args.k, "m_g": args.m, "noise": args.noise,
                                        "optimizer": args.optimizer}.items() if v is not None})

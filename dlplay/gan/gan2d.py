@@ -229,6 +229,8 @@ class GAN2DTask(Task):
     step buttons do this and then call trainer.run(steps=1)).
     """
 
+    max_threads = 1   # tiny MLPs: more threads only add overhead (and spin-waiting on a busy machine)
+
     def __init__(self, config: GAN2DConfig = GAN2DConfig(), seed: int = 0, device=None,
                  points: np.ndarray | None = None, distance_every: int = 100):
         self.config = config.check()

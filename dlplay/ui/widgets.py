@@ -11,22 +11,12 @@ from .. import viz
 from ..data import read_image, read_text
 from ..device import describe_device, get_device
 from ..errors import InputError
-
-
-def _leave_pages_folder_mode() -> None:
-    """A fresh server runs its first script in Streamlit's old 'pages/ folder' mode: a page URL opened before anyone
-    opened the home page runs that page alone, without app.py (its sidebar then lists file names, and keeps doing so
-    until the home page is opened). app.py's st.navigation leaves that mode for good; do the same and run again
-    through app.py, which shows the same page (Streamlit names a page by its URL path either way)."""
-    from streamlit.runtime.pages_manager import PagesManager
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+from .compat import leave_pages_folder_mode
 
 
 def page_header(title: str, idea: str, formula: str | None = None, try_list: Sequence[str] = ()) -> None:
     """Title, two to four sentences on the idea, an optional formula and a 'what to try' list."""
-    _leave_pages_folder_mode()
+    leave_pages_folder_mode()   # see compat.py
     st.title(title)
     st.markdown(idea)
     if formula:

@@ -1,0 +1,532 @@
+"""The one place long computations run: training slots and their queue, worker processes, thread shares, the
+per-run time cap, stop, and progress.
+
+Every page, whatever it computes for more than a second (training a model, GAN Play, a t-SNE layout, style
+transfer), hands the runner a `Job`: plain data saying which topic function builds the Task, with which config and
+seed, for how long. The runner answers with a `Run` handle the page polls for progress messages (plain dicts of
+metrics and small state snapshots) and can stop. Nothing here knows Streamlit.
+
+    job = Job(autoencoders.make_task, config, seed=0, seconds=10, record_every=20)
+    run = runner().submit(job)             # queued; run.ahead says how many runs are in front of it
+    while not run.finished:
+        for msg in run.messages():         # {"type": "progress", "history": [...], "steps": ..., "live": ...}
+            ...                            # the last one is {"type": "end", "state": ..., "last_eval": ...}
+        time.sleep(0.1)
+
+Two backends, the same interface:
+- "process" (default): one worker process per slot, started once (spawn) and reused. Each worker trains one run
+  at a time with its own thread count, so a run trains at the CLI's speed: no GIL or thread pool shared with the
+  web server, the live views or other sessions. A worker that crashes (or is killed for memory) ends only its run,
+  with a sentence, and is replaced.
+- "thread": runs in a thread of this process ($DLPLAY_RUNNER=thread; also used for jobs whose task factory is
+  not a module-level function, which cannot be sent to another process).
+
+A cluster backend (Ray) plugs in beside these: a run is described entirely by its Job.
+
+Slots: $DLPLAY_SLOTS (default one per CPU core, four per GPU). Each browser session may hold at most
+$DLPLAY_RUNS_PER_SESSION (default 2) runs running or queued. This module is the only one that sets torch's thread
+count: cores split between the runs in progress ($DLPLAY_THREADS fixes it).
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import itertools
+import math
+import multiprocessing as mp
+import os
+import pickle
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait as wait_connections
+from typing import Any, Callable
+
+from . import limits
+from .errors import InputError, TrainingDiverged
+
+CHUNK_SECONDS = 0.1          # a run checks for stop and sends its progress this often
+STALE_SECONDS = 6.0          # a run nobody polls for this long (its tab closed or left the page) is stopped
+
+
+# -- settings ------------------------------------------------------------------------------------------------------
+def _gpu_count() -> int:
+    dev = (os.environ.get("DLPLAY_DEVICE") or "auto").lower()
+    if dev == "cpu":
+        return 0
+    import torch
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def default_capacity() -> int:
+    env = os.environ.get("DLPLAY_SLOTS")
+    if env:
+        return max(1, int(env))
+    gpus = _gpu_count()
+    return 4 * gpus if gpus else max(1, os.cpu_count() or 1)
+
+
+def threads_per_run(running: int) -> int:
+    """torch threads for one run while `running` runs share the CPU: the cores split between them, at least 1."""
+    if os.environ.get("DLPLAY_THREADS"):
+        return max(1, int(os.environ["DLPLAY_THREADS"]))
+    return max(1, (os.cpu_count() or 1) // max(1, running))
+
+
+def set_threads(n: int | None = None) -> int:
+    """Set torch's intra-op thread count for this process (default: $DLPLAY_THREADS, else every core), never
+    above the running task's own cap. The only place in dlplay that sets it."""
+    import torch
+    n = n or int(os.environ.get("DLPLAY_THREADS", 0) or 0) or os.cpu_count() or 1
+    if _THREAD_CAP[0]:
+        n = min(n, _THREAD_CAP[0])
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(max(1, n))
+    return torch.get_num_threads()
+
+
+_THREAD_CAP = [0]     # in a worker: the running task's max_threads (0: no cap)
+
+
+def _current_threads() -> int:
+    import torch
+    return torch.get_num_threads()
+
+
+def runs_per_session() -> int:
+    return max(1, int(os.environ.get("DLPLAY_RUNS_PER_SESSION", 2)))
+
+
+# -- what a run is -------------------------------------------------------------------------------------------------
+@dataclass
+class Job:
+    """Everything a run needs, as plain data: `make_task(config, seed)` builds the Task (a module-level function,
+    so it can be sent to a worker process by name); the budget is steps and/or seconds."""
+
+    make_task: Callable
+    config: Any
+    seed: int = 0
+    steps: int | None = None
+    seconds: float | None = None
+    record_every: int = 1
+    resume: dict | None = None        # resume_state() of a previous run: the task's state and the step counters
+    live_seconds: float = 0.25        # how often a snapshot for the live view is sent (task.live_state())
+    owner: str = ""                   # who asked (a browser session id): at most runs_per_session() at once
+    device: str | None = None
+    task: Any = None                  # thread backend only: train this Task object itself (legacy pages)
+
+    def build(self):
+        if self.task is not None:
+            return self.task
+        from .topics import Config
+        if isinstance(self.config, Config):
+            return self.make_task(self.config, self.seed, device=self.device)
+        return self.make_task(self.seed)
+
+
+def resume_state(trainer) -> dict:
+    """What a new run needs to continue where `trainer` stopped (its task state and counters)."""
+    return {"task": trainer.task.state_dict(), "steps": trainer.steps, "seconds": trainer.seconds}
+
+
+def _sendable(fn) -> bool:
+    """Can this factory be sent to another process by reference (importable, module-level)?"""
+    mod, qual = getattr(fn, "__module__", ""), getattr(fn, "__qualname__", "")
+    return bool(mod) and mod.startswith("dlplay") and "<" not in qual and "." not in qual
+
+
+# -- the loop every backend runs -----------------------------------------------------------------------------------
+def execute(job: Job, send: Callable[[dict], None], control: Callable[[], str | None], task=None,
+            worker: bool = False) -> None:
+    """Train job's task in chunks, sending progress after each chunk and one final 'end' message.
+
+    `control()` is asked between chunks and returns None, 'stop' or 'pause'. The run also ends at its step or time
+    budget and at limits.MAX_RUN_SECONDS of wall-clock time."""
+    from .train import Trainer
+
+    reason, error, tr, sent = "", "", None, 0
+    try:
+        task = task if task is not None else job.build()
+        if task.max_threads and worker:     # a worker process runs one task: honour its thread cap
+            _THREAD_CAP[0] = task.max_threads
+            set_threads(min(_current_threads(), task.max_threads))
+        tr = Trainer(task, record_every=job.record_every)
+        if job.resume:
+            if job.task is None:
+                task.load_state_dict(job.resume["task"])
+            tr.steps, tr.seconds = int(job.resume["steps"]), float(job.resume["seconds"])
+        step0, sec0 = tr.steps, tr.seconds
+        wall0 = time.monotonic()
+        cap = limits.MAX_RUN_SECONDS
+        seconds = min(job.seconds if job.seconds is not None else math.inf, cap)
+        last_live = -math.inf
+        while True:
+            cmd = control()
+            if cmd in ("stop", "pause"):
+                reason = "stopped" if cmd == "stop" else "paused"
+                break
+            steps_left = None if job.steps is None else job.steps - (tr.steps - step0)
+            secs_left = seconds - (tr.seconds - sec0)
+            if steps_left is not None and steps_left <= 0:
+                reason = "step budget reached"
+                break
+            if secs_left <= 0:
+                reason = "time budget reached" if job.seconds is not None and job.seconds <= cap else \
+                    f"stopped at the {cap:g} s limit of one run (weights kept)"
+                break
+            if time.monotonic() - wall0 > cap + 1:
+                reason = f"stopped at the {cap:g} s limit of one run (weights kept)"
+                break
+            tr.run(seconds=min(CHUNK_SECONDS, secs_left), steps=steps_left, evaluate=False)
+            now = time.monotonic()
+            live = None
+            if now - last_live >= job.live_seconds:
+                live, last_live = task.live_state(), now
+            send({"type": "progress", "history": tr.history[sent:], "steps": tr.steps, "seconds": tr.seconds,
+                  "live": live})
+            sent = len(tr.history)
+    except TrainingDiverged as e:     # the engine has already put the last good weights back
+        reason, error = "diverged", str(e)
+    except InputError as e:
+        reason, error = "refused", str(e)
+    except MemoryError:
+        reason, error = "out of memory", ("The run ran out of memory and was stopped; try a smaller model, batch "
+                                          "or picture.")
+    except Exception as e:  # noqa: BLE001 - a bug in a task must end the run with a sentence, not the server
+        if type(e).__name__ == "OutOfMemoryError":
+            reason, error = "out of memory", ("The GPU ran out of memory and the run was stopped; try a smaller "
+                                              "model, batch or picture.")
+        else:
+            reason, error = "failed", f"The run failed with an internal error ({type(e).__name__}: {e})."
+            traceback.print_exc()
+    end = {"type": "end", "reason": reason, "error": error, "history": [], "state": None, "last_eval": {},
+           "steps": 0, "seconds": 0.0}
+    if tr is not None:
+        try:
+            end.update(history=tr.history[sent:], steps=tr.steps,
+                       seconds=tr.seconds, state=tr.task.state_dict() if job.task is None else None)
+            if reason not in ("failed", "out of memory"):
+                end["last_eval"] = tr.task.evaluate() or {}
+                end["last_eval"] = {k: float(v) for k, v in end["last_eval"].items()}
+        except Exception as e:  # noqa: BLE001
+            end.update(error=end["error"] or f"The run's result could not be read ({type(e).__name__}: {e}).")
+    send(end)
+
+
+# -- runs ----------------------------------------------------------------------------------------------------------
+class Run:
+    """A handle on one submitted job. Poll `messages()`; `finished` once the 'end' message has been read."""
+
+    def __init__(self, runner: "Runner", job: Job, rid: int):
+        self._runner, self.job, self.id = runner, job, rid
+        self.status = "queued"      # queued, running, done
+        self.backend = ""
+        self.end: dict | None = None
+        self._inbox: collections.deque = collections.deque()
+        self._control: str | None = None
+        self.seen = time.monotonic()
+
+    # asked by the caller
+    def messages(self) -> list[dict]:
+        self.seen = time.monotonic()
+        out = []
+        while self._inbox:
+            m = self._inbox.popleft()
+            out.append(m)
+            if m["type"] == "end":
+                self.end = m
+        return out
+
+    @property
+    def finished(self) -> bool:
+        return self.end is not None
+
+    @property
+    def ahead(self) -> int:
+        return self._runner.ahead(self)
+
+    def stop(self) -> None:
+        self._control = "stop"
+        self._runner.wake()
+
+    def pause(self) -> None:
+        self._control = "pause"
+        self._runner.wake()
+
+    def touch(self) -> None:
+        self.seen = time.monotonic()
+
+    # used by the backends
+    def _post(self, msg: dict) -> None:
+        self._inbox.append(msg)
+
+
+def _dumps(obj) -> bytes:
+    return pickle.dumps(obj, protocol=5)
+
+
+# -- the worker process --------------------------------------------------------------------------------------------
+def _worker_main(conn, threads: int) -> None:
+    """A worker: receive jobs, run them with execute(), send pickled progress; obey 'stop'/'pause'/threads."""
+    set_threads(threads)
+    state = {"cmd": None}
+
+    def control():
+        while conn.poll():
+            msg = pickle.loads(conn.recv_bytes())
+            if msg.get("threads"):
+                set_threads(msg["threads"])
+            if msg.get("cmd"):
+                state["cmd"] = msg["cmd"]
+        return state["cmd"]
+
+    while True:
+        try:
+            msg = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            return
+        if msg.get("quit"):
+            return
+        _THREAD_CAP[0] = 0
+        if msg.get("threads"):
+            set_threads(msg["threads"])
+        if "job" not in msg:
+            continue
+        state["cmd"] = None
+        execute(msg["job"], lambda m: conn.send_bytes(_dumps(m)), control, worker=True)
+
+
+class _Worker:
+    def __init__(self, ctx, threads: int):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, threads), daemon=True, name="dlplay-worker")
+        self.proc.start()
+        child.close()
+        self.run: Run | None = None
+        self.threads = threads
+        self.sent_cmd: str | None = None
+
+    def send(self, msg: dict) -> bool:
+        try:
+            self.conn.send_bytes(_dumps(msg))
+            return True
+        except (OSError, BrokenPipeError):
+            return False
+
+    def close(self) -> None:
+        self.send({"quit": True})
+        self.proc.join(timeout=2)
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
+# -- the runner ----------------------------------------------------------------------------------------------------
+class Runner:
+    """Slots, queue and dispatch. One per server process (`runner()`), shared by every session."""
+
+    def __init__(self, capacity: int | None = None, backend: str | None = None,
+                 stale_seconds: float = STALE_SECONDS):
+        self.capacity = capacity or default_capacity()
+        self.backend = (backend or os.environ.get("DLPLAY_RUNNER") or "process").lower()
+        if self.backend not in ("process", "thread"):
+            raise InputError(f"Unknown runner backend {self.backend!r}: choose process or thread.")
+        self.stale_seconds = stale_seconds
+        self._lock = threading.RLock()
+        self._queue: list[Run] = []
+        self._running: list[Run] = []
+        self._ids = itertools.count(1)
+        self._workers: list[_Worker] = []
+        self._ctx = mp.get_context("spawn")
+        self._wake = threading.Event()
+        self._closed = False
+        self.crashes = 0
+        self._thread = threading.Thread(target=self._loop, name="dlplay-runner", daemon=True)
+        self._thread.start()
+
+    # -- public -----------------------------------------------------------------------------------------------
+    def submit(self, job: Job) -> Run:
+        """Queue a job; InputError if this owner already has runs_per_session() runs running or queued."""
+        with self._lock:
+            if job.owner:
+                mine = [r for r in self._queue + self._running if r.job.owner == job.owner]
+                if len(mine) >= runs_per_session():
+                    raise InputError(f"You already have {len(mine)} runs training or waiting (in this or another "
+                                     "tab); stop one first, so everyone in the room gets a turn.")
+            run = Run(self, job, next(self._ids))
+            self._queue.append(run)
+        self.wake()
+        return run
+
+    def ahead(self, run: Run) -> int:
+        with self._lock:
+            return self._queue.index(run) + 1 if run in self._queue else 0
+
+    @property
+    def busy(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self.wake()
+        self._thread.join(timeout=3)
+        for w in self._workers:
+            w.close()
+
+    # -- dispatch ---------------------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._closed:
+            try:
+                self._tick()
+            except Exception:  # noqa: BLE001 - the dispatcher must survive anything
+                traceback.print_exc()
+                time.sleep(0.1)
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for r in list(self._queue):                      # a queued run nobody waits for any more
+                if r._control or now - r.seen > self.stale_seconds:
+                    self._queue.remove(r)
+                    r.status = "done"
+                    r._post({"type": "end", "reason": "left the queue", "error": "", "history": [],
+                             "state": None, "last_eval": {}, "steps": 0, "seconds": 0.0})
+            for r in self._running:                           # nobody polls it: its tab closed or left the page
+                if r._control is None and now - r.seen > self.stale_seconds:
+                    r._control = "pause"
+            while self._queue and len(self._running) < self.capacity:
+                self._start(self._queue.pop(0))
+            self._balance_threads()
+        workers = [w for w in self._workers if w.run is not None]
+        for w in workers:   # forward stop / pause to the worker (only the dispatcher writes to a worker's pipe)
+            if w.run._control and w.sent_cmd != w.run._control:
+                w.sent_cmd = w.run._control
+                w.send({"cmd": w.run._control})
+        if not workers:
+            self._wake.wait(0.05)
+            self._wake.clear()
+            return
+        ready = wait_connections([w.conn for w in workers] + [w.proc.sentinel for w in workers], timeout=0.05)
+        for w in workers:
+            if w.conn in ready:
+                try:
+                    while w.conn.poll():
+                        msg = pickle.loads(w.conn.recv_bytes())
+                        w.run._post(msg)
+                        if msg["type"] == "end":
+                            self._finish(w.run)
+                            w.run, w.sent_cmd = None, None
+                            break
+                except (EOFError, OSError):
+                    pass
+            if w.run is not None and not w.proc.is_alive():
+                self._crashed(w)
+
+    def _start(self, run: Run) -> None:
+        run.status = "running"
+        self._running.append(run)
+        threads = threads_per_run(len(self._running))
+        if self.backend == "thread" or not _sendable(run.job.make_task) or run.job.task is not None:
+            run.backend = "thread"
+            threading.Thread(target=self._thread_run, args=(run,), daemon=True, name=f"dlplay-run-{run.id}").start()
+            return
+        run.backend = "process"
+        w = next((w for w in self._workers if w.run is None and w.proc.is_alive()), None)
+        if w is None:
+            self._workers = [w for w in self._workers if w.run is not None or w.proc.is_alive()]
+            w = _Worker(self._ctx, threads)
+            self._workers.append(w)
+        w.run, w.sent_cmd = run, None
+        job = run.job
+        try:
+            ok = w.send({"job": job, "threads": threads})
+        except (pickle.PicklingError, TypeError, AttributeError) as e:
+            w.run = None
+            self._running.remove(run)
+            run.status = "done"
+            run._post({"type": "end", "reason": "refused", "history": [], "state": None, "last_eval": {},
+                       "steps": 0, "seconds": 0.0,
+                       "error": f"This run cannot be sent to a training process ({type(e).__name__}: {e})."})
+            return
+        if not ok:
+            self._crashed(w)
+
+    def _thread_run(self, run: Run) -> None:
+        def control():
+            set_threads(threads_per_run(self.busy))
+            return run._control
+        execute(run.job, run._post, control, task=run.job.task)
+        with self._lock:
+            self._finish(run)
+        self.wake()
+
+    def _finish(self, run: Run) -> None:
+        with self._lock:
+            if run in self._running:
+                self._running.remove(run)
+            run.status = "done"
+
+    def _crashed(self, w: _Worker) -> None:
+        run = w.run
+        self.crashes += 1
+        code = w.proc.exitcode
+        w.run = None
+        try:
+            w.proc.kill()
+        except Exception:  # noqa: BLE001
+            pass
+        with self._lock:
+            self._workers.remove(w)
+        if run is not None:
+            why = "it was killed, probably for using too much memory" if code in (-9, 137) else \
+                f"its process ended unexpectedly (exit code {code})"
+            run._post({"type": "end", "reason": "crashed", "history": [], "state": None, "last_eval": {},
+                       "steps": 0, "seconds": 0.0,
+                       "error": f"The training run stopped: {why}. Your last live weights are kept; try a "
+                                "smaller model or batch, or press Train again."})
+            self._finish(run)
+
+    def _balance_threads(self) -> None:
+        n = threads_per_run(len(self._running))
+        for w in self._workers:
+            if w.run is not None and w.threads != n:
+                w.threads = n
+                w.send({"threads": n})
+
+    def worker_pids(self) -> list[int]:
+        return [w.proc.pid for w in self._workers if w.proc.is_alive()]
+
+
+_RUNNER: Runner | None = None
+_RUNNER_LOCK = threading.Lock()
+
+
+def runner() -> Runner:
+    """The process-wide runner (one per server process, shared by every session)."""
+    global _RUNNER
+    with _RUNNER_LOCK:
+        if _RUNNER is None or _RUNNER._closed:
+            _RUNNER = Runner()
+        return _RUNNER
+
+
+def run_now(job: Job, poll: float = 0.05, on_progress: Callable[[dict], None] | None = None) -> dict:
+    """Submit a job and wait for it: the final 'end' message (for the CLI, tests and benchmarks)."""
+    run = runner().submit(job)
+    while True:
+        for m in run.messages():
+            if on_progress is not None:
+                on_progress(m)
+        if run.finished:
+            return run.end
+        time.sleep(poll)
