@@ -113,6 +113,7 @@ class Job:
     record_every: int = 1
     resume: dict | None = None        # resume_state() of a previous run: the task's state and the step counters
     live_seconds: float = 0.25        # how often a snapshot for the live view is sent (task.live_state())
+    rate: float | None = None         # slow motion: at most this many steps a second, each one sent
     owner: str = ""                   # who asked (a browser session id): at most runs_per_session() at once
     device: str | None = None
     task: Any = None                  # thread backend only: train this Task object itself (legacy pages)
@@ -179,7 +180,12 @@ def execute(job: Job, send: Callable[[dict], None], control: Callable[[], str | 
             if time.monotonic() - wall0 > cap + 1:
                 reason = f"stopped at the {cap:g} s limit of one run (weights kept)"
                 break
-            tr.run(seconds=min(CHUNK_SECONDS, secs_left), steps=steps_left, evaluate=False)
+            if job.rate:     # slow motion: one step, then wait for the next tick
+                t0 = time.monotonic()
+                tr.run(steps=1, evaluate=False)
+                time.sleep(max(0.0, 1.0 / job.rate - (time.monotonic() - t0)))
+            else:
+                tr.run(seconds=min(CHUNK_SECONDS, secs_left), steps=steps_left, evaluate=False)
             now = time.monotonic()
             live = None
             if now - last_live >= job.live_seconds:

@@ -21,7 +21,9 @@ the "ELBO" is then a bound on a pseudo-likelihood, fine for comparing models on 
 
 from __future__ import annotations
 
+import copy
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -34,6 +36,7 @@ from .data import ImageData
 from .device import get_device, seed_everything
 from .errors import InputError
 from .limits import check_range
+from .topics import Config, Shipped
 from .train import Batches, ModelTask, Task, Trainer
 
 BUILDER = "dlplay.vae:build_model"
@@ -140,6 +143,53 @@ def loss_terms(model: VAE, x: torch.Tensor, beta: float = 1.0, generator: torch.
 
 
 # -- training ----------------------------------------------------------------------------------------------------
+TITLE = "Variational autoencoders"
+
+
+@dataclass(frozen=True)
+class VAEConfig(Config):
+    """One VAE run (and, for make_pair_task, the AE twin's settings too)."""
+    dataset: str = "digits"
+    latent: int = 2
+    beta: float = 1.0
+    arch: str = "auto"           # mlp, conv, or auto: MLP for 8x8 images, convolutional above
+    hidden: int = 256
+    variational: bool = True     # False: the same network as a plain autoencoder (no noise, no KL)
+    lr: float = 2e-3
+    batch_size: int = 128
+
+    def check(self):
+        from .data import dataset_names
+        self.one_of("dataset", dataset_names())
+        self.in_range("latent", *LATENT_RANGE, "latent size")
+        self.in_range("beta", *BETA_RANGE)
+        self.one_of("arch", ("auto", *ARCHS), "network")
+        self.in_range("hidden", 8, 2048, "hidden units")
+        self.in_range("lr", 1e-5, 0.1, "learning rate")
+        self.in_range("batch_size", 8, 1024, "batch size")
+        return self
+
+
+def _task_kwargs(config: VAEConfig) -> tuple:
+    from .data import load as load_data
+    config.check()
+    ds = load_data(config.dataset)
+    arch = default_arch(ds) if config.arch == "auto" else config.arch
+    return ds, dict(latent=config.latent, beta=config.beta, arch=arch, hidden=config.hidden, lr=config.lr,
+                    batch_size=config.batch_size)
+
+
+def make_task(config: VAEConfig, seed: int = 0, device=None) -> "VAETask":
+    ds, kw = _task_kwargs(config)
+    return VAETask(ds, variational=config.variational, seed=seed, device=device, **kw)
+
+
+def make_pair_task(config: VAEConfig, seed: int = 0, device=None) -> "PairTask":
+    """A VAE and its plain-AE twin on the same batches (the page's 'train my own pair')."""
+    ds, kw = _task_kwargs(config)
+    return PairTask(ds, seed=seed, device=device, **kw)
+
+
 class VAETask(ModelTask):
     """Train a VAE (or, with variational=False, the same network as a plain AE) on a dataset's training split."""
 
@@ -154,6 +204,7 @@ class VAETask(ModelTask):
         self.generator = seed_everything(seed)
         self.config = {"image_shape": list(data.image_shape), "latent": int(latent), "arch": arch,
                        "hidden": int(hidden), "variational": bool(variational)}
+        self.model_config = self.config
         self.model = build_model(**self.config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
         self.x = data.x_train.to(self.device)
@@ -202,6 +253,13 @@ class PairTask(Task):
     def load_state_dict(self, s):
         self.vae.load_state_dict(s["vae"])
         self.ae.load_state_dict(s["ae"])
+
+    def live_state(self):
+        return {"vae": self.vae.live_state(), "ae": self.ae.live_state()}
+
+    def load_live_state(self, s):
+        self.vae.load_live_state(s["vae"])
+        self.ae.load_live_state(s["ae"])
 
 
 # -- what the page shows -----------------------------------------------------------------------------------------
@@ -335,13 +393,9 @@ def load(source) -> tuple[VAE, dict, dict]:
     return checkpoints.load(source, expect_builder=BUILDER)
 
 
-# name -> (settings, steps). A step budget, so the files are the same on any machine.
-SHIPPED = {
-    "vae_digits": (dict(latent=2, variational=True), 3000),
-    "ae_digits": (dict(latent=2, variational=False), 3000),
-    "vae_digits_z16": (dict(latent=16, variational=True), 3000),
-    "ae_digits_z16": (dict(latent=16, variational=False), 3000),
-}
+SHIPPED = {name: Shipped(name, "digits", VAEConfig(latent=z, variational=v), 3000)
+           for name, z, v in [("vae_digits", 2, True), ("ae_digits", 2, False),
+                              ("vae_digits_z16", 16, True), ("ae_digits_z16", 16, False)]}
 
 
 def pretrain(out_dir=None, seed: int = 0) -> dict:
@@ -350,12 +404,11 @@ def pretrain(out_dir=None, seed: int = 0) -> dict:
 
     from .data import load as load_data
 
-    ds = load_data("digits")
     out = {}
-    for name, (kw, steps) in SHIPPED.items():
-        task = VAETask(ds, seed=seed, device="cpu", **kw)
-        Trainer(task, record_every=100).run(steps=steps)
-        save(Path(out_dir or checkpoints.SHIPPED_DIR) / f"{name}.pt", task, {"steps": steps})
+    for name, sh in SHIPPED.items():
+        task = make_task(sh.config, seed, device="cpu")
+        Trainer(task, record_every=100).run(steps=sh.steps)
+        save(Path(out_dir or checkpoints.SHIPPED_DIR) / f"{name}.pt", task, {"steps": sh.steps})
         ev = task.evaluate()
         out[name] = {k: round(v, 3) for k, v in ev.items()}
     return out
@@ -394,7 +447,8 @@ def cli_run(command, args) -> dict:
         from .classifier import load_judge
 
         codes = None if not args.ae else encode_means(task.model, ds.x_test)[0]
-        q = sample_quality(task.model.cpu(), load_judge(), 500, args.seed, codes)
+        q = sample_quality(copy.deepcopy(task.model).cpu(), load_judge(), 500, args.seed, codes)  # a copy: the
+        # task's own model stays on its device (save() below evaluates it there)
         out.update({f"judge_{k}": v for k, v in q.items()})
     if args.out:
         save(args.out, task, {"steps": tr.steps})

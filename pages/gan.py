@@ -6,16 +6,20 @@ import numpy as np
 import streamlit as st
 import torch
 
-from dlplay import checkpoints, data, limits, slots, viz
+from dlplay import checkpoints, data, limits, viz
 from dlplay.classifier import load_judge
 from dlplay.errors import InputError
-from dlplay.gan import (LOSSES, PLAY_FRAME_SECONDS, PRESETS, GAN2DConfig, GAN2DTask, ImageGANTask, generate,
+from dlplay.gan import (LOSSES, PRESETS, GAN2DConfig, GAN2DTask, ImageGANTask, generate,
                         interpolate, image_task_from_checkpoint, load_2d, normalise_points, parse_points_csv,
                         save_2d)
 from dlplay.gan import viz as ganviz
-from dlplay.gan.images import BUILDER as BUILDER_IMG
+from dlplay.gan.gan2d import make_task as gan2d_make_task
+from dlplay.gan.images import BUILDER as BUILDER_IMG, ImageGANConfig, make_task as image_make_task
+from dlplay.runner import Job, resume_state, runner
 from dlplay.train import Trainer
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, rerun_pending, training_panel
+from dlplay.ui.compat import session_id
+from dlplay.ui.training import apply_message
 
 page_header(
     "GAN Lab",
@@ -39,6 +43,7 @@ device_badge()
 
 TARGETS = {**{k: v[0] for k, v in data.TOY2D.items()}, "draw": "your drawing (lasso on a grid)",
            "csv": "your points (CSV upload)"}
+PLAY_FPS = 10           # frames a second while playing (drawn here from the latest weights the run sent)
 SPEEDS = {"full speed": None, "slow motion (10 iterations a second)": 10, "very slow (2 iterations a second)": 2}
 ss = st.session_state
 
@@ -51,6 +56,10 @@ def _judge():
 @st.cache_resource(show_spinner=False)
 def _digits(name: str):
     return data.load(name)
+
+
+def gan2d_task(cfg, seed: int, device=None) -> GAN2DTask:
+    return gan2d_make_task(cfg, seed, device=device)
 
 
 @st.cache_data(show_spinner=False)
@@ -135,18 +144,18 @@ with tab2d:
         k4.slider("K discriminator steps per iteration", 1, 10, key="gan:k_d")
 
     knobs = {k: ss[f"gan:{k}"] for k in DEFAULTS.as_dict() if k != "dataset"}
-    cfg = GAN2DConfig(dataset=target if target in data.TOY2D else "points", **knobs)
-    config_key = (cfg, None if points is None else hash(points.tobytes()))
-    state = ss.setdefault("gan:2d", {"trainer": None, "config": None, "running": False, "error": "", "ticket": None})
-    if state["config"] != config_key:
-        if state.get("ticket") is not None:
-            slots.pool().release(state["ticket"])
-        state.update(trainer=None, config=config_key, running=False, error="", ticket=None)
+    cfg = GAN2DConfig(dataset=target if target in data.TOY2D else "points", **knobs,
+                      points=None if points is None else np.asarray(points, np.float32).tobytes())
+    state = ss.setdefault("gan:2d", {"trainer": None, "config": None, "run": None, "error": ""})
+    if state["config"] != cfg:
+        if state.get("run") is not None:
+            state["run"].stop()
+        state.update(trainer=None, config=cfg, run=None, error="")
 
     def _new_trainer(seed: int) -> Trainer:
         if target in ("csv", "draw") and points is None:
             raise InputError("Upload a CSV of points or draw a shape first: there is no target to learn yet.")
-        return Trainer(GAN2DTask(cfg, seed=seed, points=points), record_every=5)
+        return Trainer(gan2d_task(cfg, seed, device="cpu"), record_every=5)
 
     def _metrics_row(box, tr: Trainer) -> None:
         m, t = tr.latest, tr.task
@@ -170,50 +179,60 @@ with tab2d:
     @st.fragment
     def playground():
         s = state
-        c = st.columns(5)
-        def _toggle():  # a callback runs before the rerun, so the button's label already shows the new state
-            s["running"] = not s["running"]
-            s["play_until"] = time.monotonic() + ss.get("gan:playfor", 60)
 
-        play = c[0].button("Pause" if s["running"] else "Play", key="gan:play", type="primary", width="stretch",
-                           on_click=_toggle)
+        def _toggle():  # a callback runs before the rerun, so the button's label already shows the new state
+            s["request"] = "pause" if s.get("run") is not None else "play"
+
+        c = st.columns(5)
         d1 = c[1].button("D step", key="gan:dstep", width="stretch", help="One discriminator update.")
         g1 = c[2].button("G step", key="gan:gstep", width="stretch", help="One generator update.")
         it1 = c[3].button("Iteration", key="gan:istep", width="stretch",
                           help="One full iteration: K discriminator steps, then M generator steps.")
         reset = c[4].button("Reset", key="gan:reset", width="stretch", help="Back to the untrained networks of this seed.")
-        c = st.columns([2, 1, 2])
-        speed = c[0].selectbox("Speed", list(SPEEDS), key="gan:speed")
-        seed = c[1].number_input("Seed", 0, 2**31 - 1, 0, key="gan:seed")
-        play_for = c[2].slider("Seconds one Play lasts at most", 1, int(limits.MAX_RUN_SECONDS), 60, key="gan:playfor")
+        c2 = st.columns([2, 1, 2])
+        speed = c2[0].selectbox("Speed", list(SPEEDS), key="gan:speed")
+        seed = c2[1].number_input("Seed", 0, 2**31 - 1, 0, key="gan:seed")
+        play_for = c2[2].slider("Seconds one Play lasts at most", 1, int(limits.MAX_RUN_SECONDS), 60, key="gan:playfor")
         layers = st.segmented_control("Layers", ganviz.LAYERS, selection_mode="multi", default=list(ganviz.LAYERS),
                                       key="gan:layers", label_visibility="collapsed")
-        del play_for  # read by _toggle from the session state
+        request, s["request"] = s.get("request"), None
+        if (reset or (s["trainer"] is not None and s.get("seed") != seed)) and s.get("run") is not None:
+            s["run"].stop()
+            s["run"] = None
         if reset or (s["trainer"] is not None and s.get("seed") != seed):
-            s.update(trainer=None, running=False, error="")
+            s.update(trainer=None, error="")
+        if (d1 or g1 or it1) and s.get("run") is not None:
+            request = "pause"
+        if request == "pause" and s.get("run") is not None:
+            _follow_until_end(s)          # the run stops after its current chunk; its weights come back
         try:
-            if s["trainer"] is None and (play or d1 or g1 or it1):
+            if s["trainer"] is None and (request == "play" or d1 or g1 or it1):
                 s["trainer"], s["seed"] = _new_trainer(int(seed)), seed
             tr = s["trainer"]
             for phase, pressed in (("d", d1), ("g", g1), ("iteration", it1)):
-                if pressed:
-                    s["running"] = False
-                    torch.set_num_threads(1)
+                if pressed:   # a single update of these tiny networks takes a millisecond: done here
                     tr.task.phase = phase
                     tr.run(steps=1, evaluate=False)
+            if request == "play":
+                s["run"] = runner().submit(Job(
+                    gan2d_make_task, cfg, int(seed), seconds=float(play_for), record_every=5,
+                    resume=resume_state(tr) if tr.task.iterations or tr.steps else None,
+                    live_seconds=1.0 / PLAY_FPS, rate=SPEEDS[speed], owner=session_id()))
+                s["error"] = ""
         except InputError as e:
-            s.update(running=False, error=str(e))
+            s.update(error=str(e))
+        running = s.get("run") is not None
+        c[0].button("Pause" if running else "Play", key="gan:play", type="primary", width="stretch",
+                    on_click=_toggle)
         tr = s["trainer"]
         if s["error"]:
             st.error(s["error"], icon=":material/error:")
-        if s["running"] and s["error"]:
-            s["running"] = False
         fig_box, metric_box, curve_box = st.empty(), st.empty(), st.empty()
 
         if tr is None:  # nothing trained in this session yet: the shipped generator, or fresh networks
             shipped = cfg == DEFAULTS and target == "ring8"
             try:
-                task = GAN2DTask(cfg, seed=int(seed), points=points, device="cpu")
+                task = gan2d_task(cfg, int(seed), device="cpu")
             except InputError as e:
                 st.info(str(e), icon=":material/info:")
                 return
@@ -229,69 +248,63 @@ with tab2d:
             return
 
         def draw(curves: bool) -> None:
-            s["frame"] = s.get("frame", 0) + 1
+            s["frame"] = s.get("frame", 0) + 1   # element keys must be unique within one script run
             t = tr.task
             title = f"iteration {t.iterations:,}  ({tr.seconds:.1f} s of training)"
-            if s["running"]:   # while playing: a picture the browser swaps in place (a plotly figure rebuilt
-                with fig_box.container():   # several times a second can stay blank on a slow browser)
+            if s.get("run") is not None:   # while playing: a picture the browser swaps in place (a plotly figure
+                with fig_box.container():  # rebuilt several times a second can stay blank on a slow browser)
                     st.image(ganviz.playground_frame(t.view(), t.bounds, cfg.loss, layers or (), title=title),
                              width=560)
                     st.caption("Background: D(x), purple = fake, green = real · green dots: real samples · purple "
                                "dots: generated · orange: G's gradient · grey grid: the generator's manifold. "
                                "Pause for the interactive figure.")
             else:
-                fig_box.plotly_chart(ganviz.playground(t.view(), t.bounds, cfg.loss, layers or (), title=title))
+                fig_box.plotly_chart(ganviz.playground(t.view(), t.bounds, cfg.loss, layers or (), title=title),
+                                     key=f"gan:fig:{s['frame']}")
             _metrics_row(metric_box, tr)
             if curves and tr.history:
                 curve_box.plotly_chart(viz.curve_panels(tr.history, {
                     "losses": ["d_loss", "g_loss"], "D accuracy": ["d_acc_real", "d_acc_fake"],
-                    "gradient norm at G": ["g_grad_norm"], "distances": ["mmd", "js"]}))
+                    "gradient norm at G": ["g_grad_norm"], "distances": ["mmd", "js"]}), key=f"gan:curves:{s['frame']}")
 
         draw(curves=True)
-        if not s["running"]:
+        if s.get("run") is None:
             return
-        # Play: the engine trains in short chunks; after each chunk the picture is redrawn (curves once a second).
-        pool = slots.pool()
-        if s.get("ticket") is None or not pool.touch(s["ticket"]):
-            s["ticket"] = pool.join()
-        per_frame = SPEEDS[speed]
-        last_curves = time.monotonic()
-        try:
-            while s["running"]:
-                if not pool.wait(s["ticket"], 0.3):
-                    if pool.ahead(s["ticket"]) == 0 and not pool.touch(s["ticket"]):
-                        s["ticket"] = pool.join()
-                    fig_box.caption(f"Waiting for a free training slot: {pool.ahead(s['ticket'])} ahead of you.")
-                    continue
-                if time.monotonic() >= s.get("play_until", 0):
-                    s["running"] = False
-                    break
-                # The 2-D networks are tiny: one thread is fastest (more threads only add overhead, and on a busy
-                # machine their spin-waiting makes each step many times slower).
-                torch.set_num_threads(1)
-                t0 = time.monotonic()
-                try:
-                    if per_frame is None:
-                        tr.run(seconds=PLAY_FRAME_SECONDS, evaluate=False)
-                    else:
-                        tr.run(steps=1, evaluate=False)
-                except InputError as e:  # diverged: the last good weights are back
-                    s.update(running=False, error=str(e))
-                    break
-                pool.touch(s["ticket"])
+        # Play: the run trains in a worker; this loop draws the latest weights it sent, PLAY_FPS times a second.
+        run, last_curves, fresh = s["run"], time.monotonic(), False
+        while True:
+            for m in run.messages():
+                apply_message(tr, m)
+                fresh = fresh or m.get("live") is not None
+            if run.finished:
+                break
+            if run.status == "queued":
+                fig_box.caption(f"Waiting for a free training slot: {run.ahead} ahead of you.")
+            elif fresh:
                 now = time.monotonic()
                 draw(curves=now - last_curves > 1.0)
                 if now - last_curves > 1.0:
                     last_curves = now
-                if rerun_pending():   # Pause or another click is queued behind this fragment: let it run now
-                    return
-                if per_frame is not None:
-                    time.sleep(max(0.0, 1.0 / per_frame - (time.monotonic() - t0)))
-        finally:
-            if not s["running"] and s.get("ticket") is not None:
-                pool.release(s["ticket"])
-                s["ticket"] = None
+                fresh = False
+            if rerun_pending():   # Pause or another click is queued behind this fragment: let it run now
+                return
+            time.sleep(0.01)
+        _end_of_run(s)
         st.rerun()  # redraw the whole page (downloads included) with the trained model
+
+    def _follow_until_end(s):
+        run = s["run"]
+        run.stop()
+        while not run.finished:
+            for m in run.messages():
+                apply_message(s["trainer"], m)
+            time.sleep(0.01)
+        _end_of_run(s)
+
+    def _end_of_run(s):
+        end, s["run"] = s["run"].end, None
+        if end and end.get("error"):
+            s["error"] = end["error"]
 
     playground()
 
@@ -336,8 +349,8 @@ with tabimg:
         if judge is not None:
             panels["judge: share digit-like"] = ["judge_digit_share"]
         trainer = training_panel(
-            "gan:img", lambda seed: ImageGANTask(ds, loss=img_loss, conditional=conditional, seed=seed, judge=judge),
-            config=(ds_name, conditional, img_loss), seconds=20.0, max_seconds=180.0, panels=panels,
+            "gan:img", image_make_task,
+            config=ImageGANConfig(dataset=ds_name, loss=img_loss, conditional=bool(conditional)), seconds=20.0, max_seconds=180.0, panels=panels,
             live=_grid_view, record_every=10)
 
         if trainer is None:

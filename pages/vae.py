@@ -71,8 +71,7 @@ with errors_shown():
     ds = _data(ds_name)
     arch_used = vae.default_arch(ds) if arch == "auto" else arch
 
-    def make_task(seed):
-        return vae.VAETask(ds, latent=int(latent), beta=float(beta), arch=arch_used, seed=seed)
+    cfg = vae.VAEConfig(dataset=ds_name, latent=int(latent), beta=float(beta), arch=arch_used)
 
     fixed_eps = torch.randn(16, int(latent), generator=torch.Generator().manual_seed(0))
 
@@ -84,7 +83,7 @@ with errors_shown():
                  width="stretch")
 
     trainer = training_panel(
-        "vae:train", make_task, config=(ds_name, int(latent), arch_used, float(beta)), seconds=20.0,
+        "vae:train", vae.make_task, config=cfg, seconds=20.0,
         max_seconds=120.0, record_every=10, live=live,
         panels={"ELBO (nats per image, higher is better)": ["elbo"],
                 "recon = -E log p(x|z) and KL (nats)": ["recon", "kl"]})
@@ -177,14 +176,12 @@ with tabs[3], errors_shown():
     pair = None
     if pair_name.startswith("train"):
         pair_tr = training_panel(
-            "vae:pair", lambda seed: vae.PairTask(ds, seed=seed, latent=int(latent), beta=float(beta),
-                                                  arch=arch_used),
-            config=("pair", ds_name, int(latent), arch_used, float(beta)), seconds=20.0, max_seconds=120.0,
+            "vae:pair", vae.make_pair_task, config=cfg, seconds=20.0, max_seconds=120.0,
             record_every=10, label="Train both",
             panels={"VAE ELBO (nats)": ["vae_elbo"], "reconstruction term (nats)": ["vae_recon", "ae_recon"]})
         st.caption(f"Uses the settings above: {ds_name}, latent {int(latent)}, beta {beta:g}.")
         if pair_tr is not None and pair_tr.steps > 0:
-            pair = (pair_tr.task.vae.model.cpu().eval(), pair_tr.task.ae.model.cpu().eval(), ds)
+            pair = (pair_tr.task.vae.model, pair_tr.task.ae.model, ds)   # the session's replica, on the CPU
     else:
         z = "_z16" if pair_name.startswith("shipped, 16") else ""
         pair = (_shipped(f"vae_digits{z}")[0], _shipped(f"ae_digits{z}")[0], _data("digits"))

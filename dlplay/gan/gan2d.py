@@ -7,7 +7,7 @@ M generator steps that try to fool the (now fixed) discriminator. Every number t
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 import torch
@@ -16,6 +16,7 @@ from torch import nn
 from .. import data, limits
 from ..device import get_device, seed_everything
 from ..errors import InputError
+from ..topics import Config
 from ..train import Batches, Task
 from .losses import check_loss, d_accuracy, d_loss, g_loss, gradient_penalty
 
@@ -58,8 +59,10 @@ def build_gan2d(noise_dim=2, g_hidden=64, g_layers=3, d_hidden=64, d_layers=3) -
 
 # -- settings --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class GAN2DConfig:
-    """Every knob of the playground. Bounds are enforced by check() (widgets only mirror them)."""
+class GAN2DConfig(Config):
+    """Every knob of the playground. Bounds are enforced by check() (widgets only mirror them). `points` holds a
+    user's own target (float32 x, y pairs as bytes, so the config stays plain, comparable data) when dataset is
+    'points'."""
     dataset: str = "ring8"
     loss: str = "nonsaturating"
     noise_dim: int = 2
@@ -75,6 +78,7 @@ class GAN2DConfig:
     m_g: int = 1           # generator steps per iteration
     batch_size: int = 256
     gp_weight: float = 0.1  # lambda of WGAN-GP (0.1 suits 2-D data, as in the WGAN-GP paper's toy experiments)
+    points: bytes | None = field(default=None, repr=False)
 
     def check(self) -> "GAN2DConfig":
         check_loss(self.loss)
@@ -98,7 +102,15 @@ class GAN2DConfig:
         return replace(self, **{k: v for k, v in kw.items() if k in known})
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "points"}
+
+    def target_points(self) -> np.ndarray | None:
+        return None if self.points is None else np.frombuffer(self.points, np.float32).reshape(-1, 2)
+
+
+def make_task(config: GAN2DConfig, seed: int = 0, device=None) -> "GAN2DTask":
+    """The topic contract's task factory for the 2-D playground."""
+    return GAN2DTask(config, seed=seed, device=device, points=config.target_points())
 
 
 # name -> (settings that differ from the defaults, what to watch)
@@ -241,7 +253,8 @@ class GAN2DTask(Task):
         self.real_np = np.asarray(points, np.float32)
         self.real = torch.as_tensor(self.real_np, device=self.device)
         self.bounds = view_range(self.real_np)
-        self.model = build_gan2d(**config.model_config()).to(self.device)
+        self.model_config = config.model_config()
+        self.model = build_gan2d(**self.model_config).to(self.device)
         self.G, self.D = self.model.G, self.model.D
         self.opt_g, self.opt_d = self._optimizer(self.G, config.lr_g), self._optimizer(self.D, config.lr_d)
         self.batches = Batches(len(self.real), config.batch_size, self.generator)

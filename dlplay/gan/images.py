@@ -10,10 +10,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+import functools
+from dataclasses import dataclass
+
 from .. import limits
 from ..data import ImageData
 from ..device import get_device, seed_everything
 from ..errors import InputError
+from ..topics import Config
 from ..train import Batches, Task
 from .gan2d import mmd
 from .losses import check_loss, d_accuracy, d_loss, g_loss, gradient_penalty
@@ -66,6 +70,40 @@ def build_dcgan(image_shape=(1, 8, 8), noise_dim=16, n_classes=0, width=32) -> D
     return DCGAN(tuple(image_shape), noise_dim, n_classes, width)
 
 
+@dataclass(frozen=True)
+class ImageGANConfig(Config):
+    dataset: str = "digits"
+    loss: str = "nonsaturating"
+    conditional: bool = False
+    noise_dim: int = 16
+    width: int = 32
+    lr_g: float = 2e-3
+    lr_d: float = 2e-3
+    batch_size: int = 64
+
+    def check(self):
+        from ..data import dataset_names
+        self.one_of("dataset", [d for d in dataset_names() if d in ("digits", "mnist", "fashion_mnist")])
+        check_loss(self.loss)
+        return self
+
+
+@functools.cache
+def _judge():
+    from ..classifier import load_judge
+    return load_judge()
+
+
+def make_task(config: ImageGANConfig, seed: int = 0, device=None) -> "ImageGANTask":
+    """The topic contract's task factory for the image GANs (the digit judge scores 8x8 samples)."""
+    from ..data import load
+    config.check()
+    ds = load(config.dataset)
+    return ImageGANTask(ds, loss=config.loss, conditional=config.conditional, noise_dim=config.noise_dim,
+                        width=config.width, lr_g=config.lr_g, lr_d=config.lr_d, batch_size=config.batch_size,
+                        seed=seed, device=device, judge=_judge() if ds.image_shape == (1, 8, 8) else None)
+
+
 class ImageGANTask(Task):
     """One step: one discriminator update on a real batch versus a generated batch, then one generator update."""
 
@@ -85,6 +123,7 @@ class ImageGANTask(Task):
         self.data_name = data.name
         self.config = {"image_shape": list(data.image_shape), "noise_dim": int(noise_dim),
                        "n_classes": len(data.class_names) if conditional else 0, "width": int(width)}
+        self.model_config = self.config
         self.model = build_dcgan(**self.config).to(self.device)
         m = self.model
         g_params = [*m.g_in.parameters(), *m.g_body.parameters()]

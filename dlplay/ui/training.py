@@ -43,7 +43,9 @@ def get_trainer(key: str) -> Trainer | None:
 
 
 def build_task(make_task: Callable[..., Task], config: Any, seed: int) -> Task:
-    return make_task(config, seed) if isinstance(config, Config) else make_task(seed)
+    """The session's replica: on the CPU (the run itself trains on the runner's device; views are small, and the
+    web server holds no GPU memory per session)."""
+    return make_task(config, seed, device="cpu") if isinstance(config, Config) else make_task(seed)
 
 
 def apply_message(tr: Trainer, m: dict) -> None:
