@@ -39,12 +39,7 @@ PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.ga
 
 
 def _module(name: str):
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name == name:
-            raise InputError(f"{name} is not part of this version of dlplay yet.") from None
-        raise
+    return importlib.import_module(name)
 
 
 def _shared(p: argparse.ArgumentParser, out_help: str = "where to write the result") -> None:
@@ -154,12 +149,7 @@ def _pretrain(args) -> int:
     for name in PRETRAIN:
         if wanted and name not in wanted:
             continue
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        if not hasattr(mod, "pretrain"):
-            continue
+        mod = importlib.import_module(name)
         print(f"pretraining {name} ...", flush=True)
         start = time.perf_counter()
         results[name] = {**(mod.pretrain(out_dir) or {}), "seconds": round(time.perf_counter() - start, 2)}

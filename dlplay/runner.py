@@ -31,7 +31,7 @@ count: cores split between the runs in progress ($DLPLAY_THREADS fixes it).
 from __future__ import annotations
 
 import collections
-import io
+
 import itertools
 import math
 import multiprocessing as mp
@@ -40,7 +40,7 @@ import pickle
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import wait as wait_connections
 from typing import Any, Callable
 
@@ -49,6 +49,8 @@ from .errors import InputError, TrainingDiverged
 
 CHUNK_SECONDS = 0.1          # a run checks for stop and sends its progress this often
 STALE_SECONDS = 6.0          # a run nobody polls for this long (its tab closed or left the page) is stopped
+STOP_GRACE_SECONDS = 3.0     # a worker that has not ended its run this long after Stop (one long library call:
+                             # a UMAP, an MDS) is killed and replaced; the run keeps its last live state
 
 
 # -- settings ------------------------------------------------------------------------------------------------------
@@ -172,6 +174,9 @@ def execute(job: Job, send: Callable[[dict], None], control: Callable[[], str | 
             secs_left = seconds - (tr.seconds - sec0)
             if steps_left is not None and steps_left <= 0:
                 reason = "step budget reached"
+                break
+            if task.finished:
+                reason = "finished"
                 break
             if secs_left <= 0:
                 reason = "time budget reached" if job.seconds is not None and job.seconds <= cap else \
@@ -313,6 +318,7 @@ class _Worker:
         self.run: Run | None = None
         self.threads = threads
         self.sent_cmd: str | None = None
+        self.sent_at = 0.0
 
     def send(self, msg: dict) -> bool:
         try:
@@ -416,8 +422,11 @@ class Runner:
         workers = [w for w in self._workers if w.run is not None]
         for w in workers:   # forward stop / pause to the worker (only the dispatcher writes to a worker's pipe)
             if w.run._control and w.sent_cmd != w.run._control:
-                w.sent_cmd = w.run._control
+                w.sent_cmd, w.sent_at = w.run._control, now
                 w.send({"cmd": w.run._control})
+            elif w.sent_cmd and now - w.sent_at > STOP_GRACE_SECONDS:
+                self._crashed(w, forced=True)
+        workers = [w for w in self._workers if w.run is not None]
         if not workers:
             self._wake.wait(0.05)
             self._wake.clear()
@@ -482,9 +491,9 @@ class Runner:
                 self._running.remove(run)
             run.status = "done"
 
-    def _crashed(self, w: _Worker) -> None:
+    def _crashed(self, w: _Worker, forced: bool = False) -> None:
         run = w.run
-        self.crashes += 1
+        self.crashes += 0 if forced else 1
         code = w.proc.exitcode
         w.run = None
         try:
@@ -493,7 +502,12 @@ class Runner:
             pass
         with self._lock:
             self._workers.remove(w)
-        if run is not None:
+        if run is not None and forced:
+            run._post({"type": "end", "reason": "stopped", "history": [], "state": None, "last_eval": {},
+                       "steps": 0, "seconds": 0.0, "error": "",
+                       "note": "Stopped in the middle of one long computation: its last picture is kept."})
+            self._finish(run)
+        elif run is not None:
             why = "it was killed, probably for using too much memory" if code in (-9, 137) else \
                 f"its process ended unexpectedly (exit code {code})"
             run._post({"type": "end", "reason": "crashed", "history": [], "state": None, "last_eval": {},

@@ -35,6 +35,8 @@ class Task:
     """
 
     max_threads: int | None = None   # the most CPU threads this task benefits from (None: as many as it gets)
+    rollback = True                  # snapshot state_dict() now and then to undo a divergence
+    finished = False                 # True once there is nothing left to do (a layout converged): runs end there
 
     def step(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -161,6 +163,9 @@ class Trainer:
             if self._stop.is_set():
                 self.stopped_reason = "stopped"
                 break
+            if self.task.finished:
+                self.stopped_reason = "finished"
+                break
             self._maybe_snapshot()
             out = self.task.step()
             taken += 1
@@ -186,7 +191,7 @@ class Trainer:
     # device-side flag collects them and is read at recorded steps only, so unrecorded steps never wait.
     def _maybe_snapshot(self) -> None:
         now = time.perf_counter()
-        if self._candidate is not None or now - self._snapshot_time < self.snapshot_seconds:
+        if not self.task.rollback or self._candidate is not None or now - self._snapshot_time < self.snapshot_seconds:
             return
         state = self.task.state_dict()
         if state is not None:

@@ -1,14 +1,16 @@
 """Embedding Explorer: PCA, t-SNE, UMAP, MDS, Isomap and LLE on pixels, codes, CNN features, words or a CSV."""
 
 import hashlib
-import time
 
 import numpy as np
 import streamlit as st
 
 from dlplay import embed as E
-from dlplay.errors import InputError
-from dlplay.ui import device_badge, errors_shown, image_grid, page_header, published_vectors, show_notes
+from dlplay import limits
+from dlplay.ui import (device_badge, errors_shown, get_trainer, image_grid, page_header, published_vectors,
+                       show_notes, training_panel)
+
+ss = st.session_state
 
 page_header(
     "Embedding Explorer",
@@ -63,7 +65,7 @@ choice = c[0].selectbox("Source", options, format_func=label, key="emb:source",
                         help="What to embed. Models you train on the Autoencoder, VAE or Words page appear here too.")
 method = c[1].selectbox("Method", list(E.METHODS), format_func=E.METHODS.get, key="emb:method")
 dim = c[2].radio("Dimensions", [2, 3], horizontal=True, key="emb:dim")
-seed = c[4].number_input("Seed", 0, 2**31 - 1, 0, key="emb:seed", help="Same seed, same layout.")
+seed = int(st.session_state.get("emb:run:seed", 0))   # the run panel's seed: the sample and the layout
 if not_yet:
     st.caption("Not available in this version yet: " + "; ".join(not_yet) + ".")
 
@@ -90,6 +92,7 @@ def _upload_source():
     return cache[k], f"upload:{f.file_id}:{drop}"
 
 
+view = None     # the (sampled) source once it loads; the lesson below can use it
 with errors_shown():
     if choice == "upload":
         src, src_id = _upload_source()
@@ -133,62 +136,43 @@ with errors_shown():
         st.caption(f"Using a random sample of {len(idx):,} of the {len(src):,} points (seed {seed}).")
     st.caption(f"**Source:** {src.description}.")
 
-    # ---- the layout: one Embedder per setting, kept in the session; t-SNE runs animate and can be stopped.
-    jobs = st.session_state.setdefault("emb:jobs", {})
-    key = (src_id, len(idx), method, dim, int(seed), tuple(sorted(knobs.items())))
-    if key not in jobs:
-        while len(jobs) >= 6:
-            jobs.pop(next(iter(jobs)))
-        jobs[key] = {"emb": E.Embedder(method, dim, int(seed), **knobs), "stopped": False, "quality": None}
-    job = jobs[key]
-    emb: E.Embedder = job["emb"]
+    # ---- the layout: a run like any training run (in a worker process, through the shared panel); t-SNE animates
+    cfg = E.EmbedConfig(data=E.Vectors.of(view.x), method=method, dim=int(dim), **knobs)
+    live_idx = np.arange(len(view)) if len(view) <= 4000 else np.sort(
+        np.random.default_rng(0).choice(len(view), 4000, replace=False))
+    col = None if colour is None else np.asarray(colour)[idx]
 
-    b = st.columns([1, 1, 5])
-    stop_box, run_box = b[0].empty(), b[1].empty()
+    def live(tr):
+        e = tr.task.emb
+        if e.embedding_ is None or e.done_ or get_trainer("emb:run") is None:
+            return
+        ss["emb:frame"] = ss.get("emb:frame", 0) + 1
+        fig = E.layout_figure(e.embedding_[live_idx], colour=None if col is None else col[live_idx],
+                              colour_name=colour_by, class_names=src.class_names,
+                              title=f"t-SNE, iteration {e.iteration_} of {e.total_iterations}")
+        st.plotly_chart(fig, key=f"emb:live:{ss['emb:frame']}", config={"displayModeBar": False})
 
-    def buttons(suffix: str = "") -> tuple[bool, bool]:
-        return (stop_box.button("Stop", key="emb:stop" + suffix, disabled=emb.done_,
-                                help="Stop a running t-SNE or UMAP; t-SNE can resume."),
-                run_box.button("Resume" if emb.iteration_ else "Run", key="emb:resume" + suffix,
-                               disabled=emb.done_ or not job["stopped"]))
+    def status(tr):
+        e = tr.task.emb
+        if e.method == "tsne" and not e.done_:
+            kl = f", KL divergence {e.kl_:.3f}" if np.isfinite(e.kl_) else ""
+            return f"t-SNE iteration {e.iteration_} of {e.total_iterations}{kl} ({e.seconds_:.1f} s)"
+        return f"{E.METHODS[e.method].split(' (')[0]}: " + ("done" if e.done_ else "computing") + \
+            f" in {e.seconds_:.1f} s"
 
-    stop, resume = buttons()
-    if stop:
-        job["stopped"] = True
-    if resume:
-        job["stopped"] = False
-    bar = st.empty()
-    plot_box = st.empty()
-    if not emb.done_ and not job["stopped"]:
-        if method == "umap" and not E.umap_warm():
-            bar.info("UMAP's numba code is still compiling in the background (once per server); this first run "
-                     "waits for it.", icon=":material/hourglass_top:")
-        drawn = {"t": 0.0, "n": 0}
-        live_idx = np.arange(len(view)) if len(view) <= 4000 else np.sort(
-            np.random.default_rng(0).choice(len(view), 4000, replace=False))
-
-        def on_progress(p: E.Progress):
-            bar.progress(min(max(p.fraction, 0.0), 1.0), text=p.text)
-            if p.coords is not None and time.perf_counter() - drawn["t"] > 0.35:
-                drawn["n"] += 1
-                col = None if colour is None else np.asarray(colour)[idx][live_idx]
-                fig = E.layout_figure(p.coords[live_idx], colour=col, colour_name=colour_by,
-                                      class_names=src.class_names,
-                                      title=f"t-SNE, iteration {p.iteration} of {emb.total_iterations}")
-                plot_box.plotly_chart(fig, key=f"emb:live:{drawn['n']}", config={"displayModeBar": False})
-                drawn["t"] = time.perf_counter()
-
-        emb.fit(view.x, progress=on_progress)
-        bar.empty()
-        if emb.done_:   # finished during this run: redraw the buttons drawn before it started (Stop off)
-            buttons(":done")
-    show_notes(emb.notes_)
-
-    coords = emb.embedding_
+    if method == "umap" and not E.umap_warm():
+        st.caption("UMAP's numba code compiles once per training process (about 10 s) the first time it runs.")
+    tr = training_panel("emb:run", E.make_task, config=cfg, seconds=float(limits.MAX_RUN_SECONDS),
+                        max_seconds=float(limits.MAX_RUN_SECONDS), live=live, label="Run", autostart=True,
+                        show_budget=False, status=status)
+    emb = tr.task.emb if tr is not None else None
+    show_notes(emb.notes_ if emb is not None else [])
+    coords = None if emb is None else emb.embedding_
     if coords is not None:
-        if job["quality"] is None or job["quality"][0] != emb.iteration_:
-            job["quality"] = (emb.iteration_, E.quality(view.x, coords, seed=int(seed)))
-        q = job["quality"][1]
+        qkey = (cfg, int(seed), emb.iteration_)
+        if ss.get("emb:quality", (None,))[0] != qkey:
+            ss["emb:quality"] = (qkey, E.quality(view.x, coords, seed=int(seed)))
+        q = ss["emb:quality"][1]
 
         # ---- selection: a click on the plot, or a row number / search below it
         ev = st.session_state.get("emb:plot")
@@ -220,13 +204,11 @@ with errors_shown():
             if left.toggle("Draw the images on the map (up to 300 spread-out points)", key="emb:thumbs"):
                 t_idx = E.thumbnail_sample(coords, 300, int(seed))
                 thumbs = (t_idx, view.images[t_idx])
-        col = None if colour is None else np.asarray(colour)[idx]
         state = "" if emb.done_ else f" (stopped at iteration {emb.iteration_} of {emb.total_iterations})"
         title = f"{E.METHODS[method].split(' (')[0]} of {len(view):,} points{state}"
         fig = E.layout_figure(coords, colour=col, colour_name=colour_by if colour is not None else "",
                               class_names=src.class_names, hover=hover, title=title, selected=sel,
                               neighbours_idx=nb_y, highlight=matches, thumbnails=thumbs)
-        plot_box.empty()
         with left:
             st.plotly_chart(fig, key="emb:plot", on_select="rerun", selection_mode="points",
                             config={"toImageButtonOptions": {"format": "png", "scale": 2, "filename": "embedding"}})
@@ -271,42 +253,35 @@ with errors_shown():
                              file_name=f"{method}.png", mime="image/png", key="emb:png", on_click="ignore")
         d[2].download_button("Figure (interactive HTML)", lambda: fig.to_html(include_plotlyjs=True),
                              file_name=f"{method}.html", mime="text/html", key="emb:html", on_click="ignore")
-    elif job["stopped"]:
-        st.info("Stopped before the first layout: press Run.", icon=":material/info:")
 
 # ---- the lesson: one dataset at three perplexities
 st.subheader("How to read t-SNE: one dataset, three perplexities")
 st.markdown(
     "Three Gaussian clusters in 10-D: A and B are wide (std 4) and 15 apart, C is tight (std 1) and 60 away from A. "
-    "t-SNE draws **all three the same size** and **spaces them about evenly**: it keeps who is whose neighbour, "
-    "not sizes or long distances. Low perplexity breaks clusters into fragments; high perplexity keeps more of the "
-    "global picture. Read clusters, not the space between them.")
+    "t-SNE draws **all three about the same size**, although C is four times tighter, and the **gaps are not to "
+    "scale**: C is four times as far from A as B is in the data, not in the plot, and the gaps change with the "
+    "perplexity. t-SNE keeps who is whose neighbour, not sizes or long distances. Low perplexity breaks clusters "
+    "into fragments; high perplexity keeps more of the global picture. Read clusters, not the space between them.")
 lesson_src = st.radio("Dataset", ["three blobs", "the source above (1,000 points)"], horizontal=True,
                       key="emb:lesson:src")
 
 
-@st.cache_resource(show_spinner=False)
-def _lesson_blobs(seed: int):
-    s = E.three_blobs(150, 10, seed)
-    return s, [E.embed(s.x, "tsne", 2, seed, perplexity=p) for p in (5, 30, 100)]
-
-
-if (st.button("Run the three t-SNEs", key="emb:lesson:run") or st.session_state.get("emb:lesson:done")) and \
-        (lesson_src == "three blobs" or "view" in globals()):
-    with errors_shown(), st.spinner("Three t-SNE runs ..."):
-        st.session_state["emb:lesson:done"] = True
-        if lesson_src == "three blobs":
-            ls, layouts = _lesson_blobs(int(seed))
-        else:
-            ls = view.take(E.sample_indices(len(view), "tsne", int(seed), 1000))
-            lk = ("lesson", src_id, len(idx), int(seed))
-            if st.session_state.get("emb:lesson:key") != lk:
-                st.session_state["emb:lesson:key"] = lk
-                st.session_state["emb:lesson:layouts"] = [E.embed(ls.x, "tsne", 2, int(seed), perplexity=p)
-                                                          for p in (5, 30, 100)]
-            layouts = st.session_state["emb:lesson:layouts"]
+if lesson_src == "three blobs":
+    ls = E.three_blobs(150, 10, int(seed))
+elif view is not None:
+    ls = view.take(E.sample_indices(len(view), "tsne", int(seed), 1000))
+else:
+    ls = None
+if ls is None:
+    st.info("Pick a source above first.", icon=":material/info:")
+else:
+    lesson = training_panel("emb:lesson", E.make_lesson_task, config=E.LessonConfig(data=E.Vectors.of(ls.x)),
+                            seconds=float(limits.MAX_RUN_SECONDS), max_seconds=float(limits.MAX_RUN_SECONDS),
+                            label="Run the three t-SNEs", show_budget=False,
+                            status=lambda t: f"{len(t.task.layouts)} of 3 layouts done")
+    if lesson is not None and lesson.task.finished:
         cols = st.columns(3)
-        for cc, p, y in zip(cols, (5, 30, 100), layouts):
+        for cc, p, y in zip(cols, (5, 30, 100), lesson.task.layouts):
             f = E.layout_figure(y, colour=ls.labels, class_names=ls.class_names, hover=ls.hover,
                                 title=f"perplexity {p}", height=380)
             f.update_layout(showlegend=p == 100 and lesson_src == "three blobs",

@@ -9,7 +9,7 @@ import torch
 from dlplay import checkpoints, data, limits, viz
 from dlplay.classifier import load_judge
 from dlplay.errors import InputError
-from dlplay.gan import (LOSSES, PRESETS, GAN2DConfig, GAN2DTask, ImageGANTask, generate,
+from dlplay.gan import (LOSSES, PRESETS, GAN2DConfig, GAN2DTask, generate,
                         interpolate, image_task_from_checkpoint, load_2d, normalise_points, parse_points_csv,
                         save_2d)
 from dlplay.gan import viz as ganviz

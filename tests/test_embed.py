@@ -3,11 +3,14 @@
 import io
 import json
 
+import pickle
+
 import numpy as np
 import pytest
 
 from dlplay import embed as E
 from dlplay.errors import InputError
+from dlplay.train import Trainer
 
 
 def _csv(text: str) -> bytes:
@@ -144,14 +147,40 @@ def test_small_umap_and_the_manifold_methods_keep_clusters():
     assert E.embed(x, "pca", 3).shape == (240, 3)
 
 
-def test_knobs_are_bounded_in_the_backend():
-    for kw in [dict(perplexity=500), dict(n_iter=10**6), dict(learning_rate=-1), dict(min_dist=5)]:
-        with pytest.raises(InputError):
-            E.Embedder("tsne" if "min_dist" not in kw else "umap", **kw)
+def test_knobs_are_bounded_in_fit_scikit_learn_style():
+    x = np.random.default_rng(0).normal(size=(30, 4))
+    for kw, word in [(dict(perplexity=500), "perplexity"), (dict(n_iter=10**6), "iterations"),
+                     (dict(learning_rate=-1), "learning rate"), (dict(min_dist=5), "min_dist")]:
+        emb = E.Embedder("tsne" if "min_dist" not in kw else "umap", **kw)    # __init__ only stores
+        with pytest.raises(InputError, match=word):
+            emb.fit(x)
     with pytest.raises(InputError, match="at most"):
         E.Embedder("mds").fit(np.random.default_rng(0).normal(size=(E.MAX_POINTS["mds"] + 1, 3)))
-    with pytest.raises(InputError):
-        E.Embedder("nope")
+    with pytest.raises(InputError, match="Unknown method 'nope'"):
+        E.Embedder("nope").fit(x)
+
+
+def test_embed_task_animates_stops_and_resumes_to_the_same_layout():
+    """A t-SNE as a Task: a step is a few dozen iterations; a state carried to another task resumes exactly."""
+    x = np.random.default_rng(1).normal(size=(120, 5)).astype(np.float32)
+    cfg = E.EmbedConfig(data=E.Vectors.of(x), method="tsne", n_iter=50)
+    whole = Trainer(E.make_task(cfg, 0)).run(steps=1000)
+    assert whole.task.finished and whole.stopped_reason == "finished"
+    assert whole.steps >= (E.TSNE_EXAGGERATION_ITER + 50) // E.task.TSNE_STEP_ITERATIONS   # many frames
+    part = E.make_task(cfg, 0)
+    Trainer(part).run(steps=4)
+    assert not part.finished and 50 <= part.emb.iteration_ <= 4 * E.task.TSNE_STEP_ITERATIONS
+    other = E.make_task(cfg, 0)
+    other.load_state_dict(pickle.loads(pickle.dumps(part.state_dict())))   # as a worker process would get it
+    Trainer(other).run(steps=1000)
+    np.testing.assert_allclose(other.emb.embedding_, whole.task.emb.embedding_, atol=1e-4)
+
+
+def test_three_dimensional_tsne_is_refused_above_its_budget():
+    big = E.Vectors.of(np.zeros((E.MAX_TSNE_3D_POINTS + 1, 2), np.float32))
+    with pytest.raises(InputError, match="3-D t-SNE takes at most"):
+        E.EmbedConfig(data=big, method="tsne", dim=3).check()
+    E.EmbedConfig(data=big, method="tsne", dim=2).check()
 
 
 def test_digits_source_is_all_of_load_digits_in_order():

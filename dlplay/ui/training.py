@@ -65,14 +65,18 @@ def apply_message(tr: Trainer, m: dict) -> None:
 def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = None, seconds: float = 10.0,
                    max_seconds: float = 120.0, panels: dict[str, list[str]] | None = None,
                    live: Callable[[Trainer], None] | None = None, chunk: float = 0.25,
-                   record_every: int = 1, label: str = "Train") -> Trainer | None:
+                   record_every: int = 1, label: str = "Train", autostart: bool = False,
+                   show_budget: bool = True, status: Callable[[Trainer], str] | None = None) -> Trainer | None:
     """Draw the panel; returns the session's Trainer (None before the first training).
 
     The topic contract (dlplay/topics.py): `make_task` is the topic's module-level `make_task(config, seed)` and
     `config` its frozen Config; the run is then plain data the runner sends to a worker process. (Older pages
     pass `make_task(seed)` and any comparable `config`; such runs train in a thread of the server.) When `config`
     changes, the old trainer is discarded. `panels` maps plot titles to metric keys; `live(trainer)` draws the
-    page's own live view. `chunk` is kept for compatibility (the runner decides its chunks).
+    page's own live view. `chunk` is kept for compatibility (the runner decides its chunks). `autostart` starts a
+    run as soon as the settings have no model yet (a layout that should simply appear); `show_budget=False` hides
+    the time slider (the run ends when its task is finished, or at max_seconds); `status(trainer)` replaces the
+    progress bar's text.
     """
     del chunk
     s = _state(key)
@@ -82,7 +86,8 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
         if s["run"] is not None:
             s["run"].stop()
         s.update(trainer=None, run=None, error="", note="")
-        st.toast("Settings changed: the next training starts from a fresh model.")
+        if not autostart:
+            st.toast("Settings changed: the next training starts from a fresh model.")
 
     def _request(what: str):
         s["request"] = what
@@ -91,7 +96,9 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
     def panel():
         request, s["request"] = s.get("request"), None
         seed = int(st.session_state.get(f"{key}:seed", 0))
-        budget = float(st.session_state.get(f"{key}:budget", seconds))
+        budget = float(st.session_state.get(f"{key}:budget", seconds)) if show_budget else max_seconds
+        if autostart and request is None and s["trainer"] is None and s["run"] is None and not s["error"]:
+            request = "start"
         if request == "stop" and s["run"] is not None:
             s["run"].stop()          # the run ends after its current chunk; its final weights still arrive
         if request == "reset":
@@ -103,7 +110,8 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
         running = s["run"] is not None
         c = st.columns([1.2, 1.6, 1, 1, 1])
         c[0].number_input("Seed", 0, 2**31 - 1, 0, key=f"{key}:seed", help="Same seed and settings give the same model.")
-        c[1].slider("Seconds to train", 1.0, float(max_seconds), float(seconds), 1.0, key=f"{key}:budget")
+        if show_budget:
+            c[1].slider("Seconds to train", 1.0, float(max_seconds), float(seconds), 1.0, key=f"{key}:budget")
         tr = s["trainer"]
         c[2].button(("Resume" if tr and tr.steps else label), key=f"{key}:start", type="primary",
                     disabled=running, width="stretch", on_click=_request, args=("start",))
@@ -112,7 +120,8 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
         c[4].button("Reset", key=f"{key}:reset", width="stretch", on_click=_request, args=("reset",),
                     help="Throw away the trained model and start again from the seed.")
 
-        bar = st.progress(0.0, text="Not trained yet: press Train." if tr is None else _status(tr, s))
+        text = (lambda t: status(t) if status else _status(t, s))
+        bar = st.progress(0.0, text=f"Not trained yet: press {label}." if tr is None else text(tr))
         chart = st.empty()
         live_box = st.empty()
         if s["error"]:
@@ -123,7 +132,7 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
         def draw():
             if tr is None:
                 return
-            bar.progress(_done(tr, s), text=_status(tr, s))
+            bar.progress(_done(tr, s), text=text(tr))
             if tr.history and panels:
                 s["draws"] = s.get("draws", 0) + 1  # element keys must be unique within one script run
                 chart.plotly_chart(viz.curve_panels(tr.history, panels), key=f"{key}:curves:{s['draws']}")
@@ -192,6 +201,8 @@ def _follow(s: dict, tr: Trainer, bar, draw) -> None:
 
 
 def _done(tr: Trainer, s: dict) -> float:
+    if "fraction" in tr.latest:       # a task that knows how far it is (a layout)
+        return min(max(tr.latest["fraction"], 0.0), 1.0)
     if s["run"] is None:
         return 1.0
     done = (tr.seconds - s.get("start_seconds", 0.0)) / max(s["budget"], 1e-9)
