@@ -32,10 +32,11 @@ from .task import (MAX_TSNE_3D_POINTS, EmbedConfig, EmbedTask, LessonConfig, Les
 
 TITLE = "Embeddings: PCA, t-SNE, UMAP and the manifold methods"
 SHIPPED: dict = {}   # layouts are computed live (the first one in seconds); nothing to ship
+EXAMPLE = EmbedConfig(data=Vectors.of(three_blobs(20, 4).x), method="tsne", n_iter=50)   # small, for tests
 
 __all__ = ["EmbedConfig", "EmbedTask", "Embedder", "IMAGE_SETS", "LessonConfig", "LessonTask", "MAX_COLUMNS",
            "MAX_POINTS", "MAX_ROWS", "MAX_TSNE_3D_POINTS", "MAX_UPLOAD_BYTES", "METHODS", "MIN_ROWS", "Progress",
-           "QUALITY_K", "QUALITY_MAX_POINTS", "REPRESENTATIONS", "SHIPPED", "Source", "TITLE",
+           "EXAMPLE", "QUALITY_K", "QUALITY_MAX_POINTS", "REPRESENTATIONS", "SHIPPED", "Source", "TITLE",
            "TSNE_EXAGGERATION_ITER", "Table", "Vectors", "cli_args", "cli_run", "colour_groups", "coords_csv",
            "embed", "encode_images", "knn_graph", "layout_figure", "layout_png", "load_source", "make_lesson_task",
            "make_task", "missing_piece", "n_jobs", "neighbours", "quality", "read_table", "sample_indices",

@@ -11,19 +11,28 @@ import torch
 from .. import checkpoints
 from ..runner import set_threads
 from ..errors import InputError
+from ..topics import Shipped
 from ..train import Trainer
 from .gan2d import (BUILDER as BUILDER_2D, GAN2D, GAN2DConfig, GAN2DTask, PRESETS, build_gan2d, js_divergence, mmd,
                     mode_stats, normalise_points, parse_points_csv, preset, summary)
+from .gan2d import make_task as make_2d_task
+from .images import ImageGANConfig, make_task as make_image_task
 from .images import BUILDER as BUILDER_IMG, DCGAN, ImageGANTask, build_dcgan, generate, interpolate
 from .losses import LOSSES, d_accuracy, d_loss, g_loss, gradient_penalty
 
 __all__ = ["BUILDER_2D", "BUILDER_IMG", "DCGAN", "GAN2D", "GAN2DConfig", "GAN2DTask", "ImageGANTask", "LOSSES",
            "PRESETS", "build_dcgan", "build_gan2d", "d_accuracy", "d_loss", "g_loss", "generate", "gradient_penalty",
            "interpolate", "js_divergence", "mmd", "mode_stats", "normalise_points", "parse_points_csv", "preset",
-           "summary", "cli_args", "cli_run", "pretrain", "load_2d", "SHIPPED"]
+           "summary", "cli_args", "cli_run", "pretrain", "load_2d", "SHIPPED", "TITLE", "make_task",
+           "make_2d_task", "make_image_task", "ImageGANConfig"]
 
 # Shipped checkpoints and the step budgets that re-create them (steps, not seconds: same result on any machine).
-SHIPPED = {"gan_2d_ring8": 3000, "gan_dcgan_digits": 800, "gan_cgan_digits": 800}
+TITLE = "Generative adversarial networks"
+# The topic's main task is the 2-D playground; the image GANs have their own factory (make_image_task).
+make_task = make_2d_task
+SHIPPED = {"gan_2d_ring8": Shipped("gan_2d_ring8", "ring8", GAN2DConfig(), 3000),
+           "gan_dcgan_digits": Shipped("gan_dcgan_digits", "digits", ImageGANConfig(conditional=False), 800),
+           "gan_cgan_digits": Shipped("gan_cgan_digits", "digits", ImageGANConfig(conditional=True), 800)}
 MAX_SAMPLES = 100_000
 # Seconds of training between two frames of the live 2-D view at full speed: with the drawing, about 5 frames a
 # second while training keeps ~0.8x the speed of a bare loop (bench_gan measures both).
@@ -68,17 +77,17 @@ def pretrain(out_dir=None) -> dict:
     threads = torch.get_num_threads()
     set_threads(1)  # small models: one thread is fastest, and the result does not depend on the core count
     task = GAN2DTask(GAN2DConfig(), seed=0, device="cpu")
-    tr = Trainer(task, record_every=50).run(steps=SHIPPED["gan_2d_ring8"])
+    tr = Trainer(task, record_every=50).run(steps=SHIPPED["gan_2d_ring8"].steps)
     s = summary(task, tr)
     save_2d(out_dir / "gan_2d_ring8.pt", task, {"iterations": task.iterations, **s})
     res["gan_2d_ring8"] = {k: s[k] for k in ("modes_covered", "high_quality", "mmd")}
     digits, judge = load("digits"), load_judge()
     for name, cond in (("gan_dcgan_digits", False), ("gan_cgan_digits", True)):
         task = ImageGANTask(digits, conditional=cond, seed=0, device="cpu", judge=judge)
-        Trainer(task, record_every=50).run(steps=SHIPPED[name])
+        Trainer(task, record_every=50).run(steps=SHIPPED[name].steps)
         ev = task.evaluate()
         checkpoints.save(out_dir / f"{name}.pt", task.model, task.config, BUILDER_IMG,
-                         {"loss": task.loss, "steps": SHIPPED[name], "dataset": "digits", **ev})
+                         {"loss": task.loss, "steps": SHIPPED[name].steps, "dataset": "digits", **ev})
         res[name] = ev
     set_threads(threads)
     return res

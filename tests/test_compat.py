@@ -1,0 +1,54 @@
+"""What dlplay/ui/compat.py takes from Streamlit beyond its public API. Each test fails loudly (with what changed)
+when the pinned Streamlit release moves or renames one of these; then compat.py is the one file to fix."""
+
+import inspect
+
+
+def test_private_names_compat_relies_on_still_exist():
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner_utils import script_requests
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    assert hasattr(script_requests.ScriptRequestType, "RERUN"), "ScriptRequestType.RERUN is gone"
+    assert "_state" in inspect.getsource(script_requests.ScriptRequests.__init__), \
+        "ScriptRequests no longer keeps its state in _state: rerun_pending() would always answer False"
+    assert hasattr(PagesManager, "uses_pages_directory"), "PagesManager.uses_pages_directory is gone"
+    assert issubclass(StopException, BaseException)
+    assert callable(get_script_run_ctx)
+
+
+def test_rerun_pending_sees_a_queued_rerun():
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
+
+    from dlplay.ui import compat
+
+    req = ScriptRequests()
+
+    class Ctx:
+        script_requests = req
+        session_id = "abc"
+
+    import streamlit.runtime.scriptrunner_utils.script_run_context as src
+    real = compat.get_script_run_ctx
+    compat.get_script_run_ctx = lambda: Ctx()
+    try:
+        assert not compat.rerun_pending()
+        req.request_rerun(RerunData())
+        assert compat.rerun_pending()
+        assert compat.session_id() == "abc"
+    finally:
+        compat.get_script_run_ctx = real
+    assert src.get_script_run_ctx is not None
+
+
+def test_no_page_reads_globals_or_streamlit_internals(root):
+    bad = []
+    for p in [*(root / "pages").glob("*.py"), *(root / "dlplay").rglob("*.py")]:
+        text = p.read_text()
+        if p.name == "compat.py":
+            continue
+        for needle in ("globals()", "streamlit.runtime", "._state", "__new__("):
+            if needle in text:
+                bad.append(f"{p.relative_to(root)}: {needle}")
+    assert bad == []
