@@ -113,7 +113,7 @@ def upload_paths() -> dict[str, Callable[[bytes, str], object]]:
     paths: dict[str, Callable] = {
         "image": image,
         "text": lambda b, name: data.read_text(b),
-        "checkpoint": lambda b, name: checkpoints.load(b),
+        "checkpoint": lambda b, name: checkpoints.load(b, expect_builder="dlplay.autoencoders:build_model"),
     }
     # Topic upload readers, where their module exists.
     try:   # the Embedding Explorer: an uploaded CSV / TSV / .npy table

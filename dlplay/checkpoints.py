@@ -1,7 +1,8 @@
 """Save and load models safely: weights plus a JSON-able config, loaded with weights_only=True (never runs code).
 
-A checkpoint names the function that rebuilds its model from the config, as "dlplay.<module>:<function>";
-only functions inside dlplay are accepted, so a checkpoint cannot make us import anything else.
+A checkpoint names the function that rebuilds its model from the config, as "dlplay.<module>:<function>"; only
+the builders in ALLOWED_BUILDERS are accepted (a new topic adds its own there), and `load` is told which one the
+caller expects, so a file cannot make us call anything else in dlplay (a CLI entry point, say).
 Small checkpoints the project trained itself ship in dlplay/assets/checkpoints (`python -m dlplay pretrain`
 re-creates them).
 """
@@ -21,6 +22,10 @@ from .errors import InputError
 
 SHIPPED_DIR = Path(__file__).parent / "assets" / "checkpoints"
 MAX_CHECKPOINT_BYTES = 50 * 2**20
+ALLOWED_BUILDERS = frozenset({
+    "dlplay.classifier:build_model", "dlplay.autoencoders:build_model", "dlplay.vae:build_model",
+    "dlplay.gan:build_gan2d", "dlplay.gan:build_dcgan", "dlplay.words:build_vectors",
+})
 FORMAT = "dlplay-checkpoint-1"
 
 
@@ -67,27 +72,29 @@ def read(source: str | Path | bytes | BinaryIO) -> dict[str, Any]:
 
 def _builder(name: str):
     mod, _, fn = name.partition(":")
-    if not mod.startswith("dlplay.") or not fn.isidentifier():
-        raise InputError(f"This checkpoint asks for builder {name!r}, which is not part of dlplay.")
+    if name not in ALLOWED_BUILDERS or not fn.isidentifier():
+        raise InputError(f"This checkpoint asks for builder {name!r}, which is not a dlplay model builder.")
     try:
         return getattr(importlib.import_module(mod), fn)
     except (ImportError, AttributeError):
         raise InputError(f"This checkpoint needs {name!r}, which this version of dlplay does not have.") from None
 
 
-def load(source: str | Path | bytes | BinaryIO, expect_builder: str | None = None,
+def load(source: str | Path | bytes | BinaryIO, *, expect_builder: str | tuple[str, ...],
          device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
-    """Rebuild the model from a checkpoint: returns (model in eval mode, config, extra)."""
+    """Rebuild the model from a checkpoint: returns (model in eval mode, config, extra). `expect_builder` names
+    the builder (or builders) the caller can use; any other is refused with a sentence."""
     ck = read(source)
-    if expect_builder and ck["builder"] != expect_builder:
+    expected = (expect_builder,) if isinstance(expect_builder, str) else tuple(expect_builder)
+    if ck["builder"] not in expected:
         raise InputError(f"This checkpoint holds a {ck['builder'].split(':')[-1]} model, not the "
-                         f"{expect_builder.split(':')[-1]} this page expects.")
+                         f"{expected[0].split(':')[-1]} this page expects.")
     try:
         model = _builder(ck["builder"])(**ck["config"])
         model.load_state_dict(ck["state_dict"])
     except InputError:
         raise
-    except (TypeError, ValueError, RuntimeError) as e:
+    except (TypeError, ValueError, RuntimeError, KeyError, AttributeError) as e:
         raise InputError(f"The checkpoint's config or weights do not fit the model ({str(e).splitlines()[0]}).") from None
     return model.to(device).eval(), ck["config"], ck["extra"]
 

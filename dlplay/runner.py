@@ -123,10 +123,14 @@ class Job:
     def build(self):
         if self.task is not None:
             return self.task
-        from .topics import Config
+        from .topics import Config, build_task
         if isinstance(self.config, Config):
-            return self.make_task(self.config, self.seed, device=self.device)
-        return self.make_task(self.seed)
+            return build_task(self.make_task, self.config, self.seed, self.device)
+        with _LEGACY_BUILD_LOCK:
+            return self.make_task(self.seed)
+
+
+_LEGACY_BUILD_LOCK = threading.RLock()
 
 
 def resume_state(trainer) -> dict:

@@ -50,6 +50,7 @@ import argparse
 import dataclasses
 import inspect
 import math
+import threading
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,17 @@ TOPICS = [
     "dlplay.words",
     "dlplay.style",
 ]
+
+
+_BUILD_LOCK = threading.RLock()
+
+
+def build_task(make_task: Callable, config: Config, seed: int = 0, device=None):
+    """make_task(config, seed, device) under a process-wide lock: tasks seed torch's global generator and build
+    their models from it, so two sessions building at once in one process must take turns, or the same seed
+    would give different models."""
+    with _BUILD_LOCK:
+        return make_task(config, seed, device=device)
 
 
 def config_type(module) -> type[Config]:

@@ -304,15 +304,16 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
         checkpoints.load(raw, expect_builder="dlplay.vae:build_model")
     import pickle
     with pytest.raises(InputError, match="not a dlplay checkpoint"):
-        checkpoints.load(pickle.dumps({"a": 1}))
-    with pytest.raises(InputError, match="not part of dlplay"):
-        buf = io.BytesIO()
-        torch.save({"format": checkpoints.FORMAT, "builder": "os:system", "config_json": "{}",
+        checkpoints.load(pickle.dumps({"a": 1}), expect_builder=BUILDER)
+    for builder in ("os:system", "dlplay.cli:main"):   # any callable but an allowed model builder is refused,
+        buf = io.BytesIO()                               # even when the caller names it
+        torch.save({"format": checkpoints.FORMAT, "builder": builder, "config_json": '{"argv": ["list"]}',
                     "state_dict": {}}, buf)
-        checkpoints.load(buf.getvalue())
+        with pytest.raises(InputError, match="not a dlplay model builder"):
+            checkpoints.load(buf.getvalue(), expect_builder=builder)
     bad = checkpoints.to_bytes(task.model, {**task.config, "hidden": 99}, BUILDER)
     with pytest.raises(InputError, match="do not fit"):
-        checkpoints.load(bad)
+        checkpoints.load(bad, expect_builder=BUILDER)
 
 
 def test_shipped_classifier_is_a_useful_judge():

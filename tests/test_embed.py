@@ -208,3 +208,9 @@ def test_cli_writes_coordinates_in_source_order(tmp_path, capsys):
     np.testing.assert_allclose(np.load(out), E.embed(x, "pca"), atol=1e-3)
     assert main(["embed", "--source", "nosuchthing", "--method", "pca"]) == 2
     del rng
+
+
+def test_exported_csv_does_not_carry_spreadsheet_formulas():
+    out = E.coords_csv(np.zeros((3, 2)), labels=["=HYPERLINK(\"http://x\")", "+1", "plain"]).decode()
+    assert "'=HYPERLINK" in out and "'+1" in out and ",plain" in out
+    assert "\n0,0,0,=" not in out

@@ -151,3 +151,19 @@ def test_only_the_runner_sets_torch_threads(root):
             if p.name != "runner.py" and "set_num_threads" in p.read_text():
                 offenders.append(str(p.relative_to(root)))
     assert offenders == []
+
+
+def test_same_seed_gives_the_same_model_when_sessions_build_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dlplay.topics import build_task
+
+    ref = classifier.make_task(CFG, 0).model.state_dict()
+
+    def build(_):
+        sd = build_task(classifier.make_task, CFG, 0).model.state_dict()
+        return all(torch.equal(sd[k], ref[k]) for k in ref)
+
+    with ThreadPoolExecutor(4) as pool:
+        same = list(pool.map(build, range(100)))
+    assert all(same)

@@ -126,7 +126,7 @@ def test_views_shapes_and_bounds():
 
 
 def test_shipped_vae_api_and_prior_samples_look_like_digits(digits):
-    model, config, extra = checkpoints.load(checkpoints.shipped("vae_digits"))
+    model, config, extra = checkpoints.load(checkpoints.shipped("vae_digits"), expect_builder=vae.BUILDER)
     assert config["latent"] == 2 and config["variational"] and extra["test_elbo"] < 0
     mu, logvar = model.encode(digits.x_test[:5])
     assert mu.shape == logvar.shape == (5, 2)

@@ -169,14 +169,21 @@ def layout_png(coords: np.ndarray, colour=None, class_names=None, size: int = 12
     return buf.getvalue()
 
 
+def _cell(v) -> str:
+    """A text cell that a spreadsheet will not run: a leading = + - @ (or tab / CR) is quoted with an apostrophe
+    (OWASP's advice against CSV formula injection), so a label like =HYPERLINK(...) stays text."""
+    s = str(v)
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+
 def coords_csv(coords: np.ndarray, labels=None, hover=None) -> bytes:
-    """The layout as CSV: row (source order), x, y[, z][, label][, text]."""
+    """The layout as CSV: row (source order), x, y[, z][, label][, text]; text cells neutralised (see _cell)."""
     d = coords.shape[1]
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["row", "x", "y", "z"][:d + 1] + (["label"] if labels is not None else []) +
                (["text"] if hover is not None else []))
     for i, c in enumerate(coords):
-        w.writerow([i, *(f"{v:.6g}" for v in c)] + ([labels[i]] if labels is not None else []) +
-                   ([hover[i]] if hover is not None else []))
+        w.writerow([i, *(f"{v:.6g}" for v in c)] + ([_cell(labels[i])] if labels is not None else []) +
+                   ([_cell(hover[i])] if hover is not None else []))
     return out.getvalue().encode()

@@ -100,7 +100,8 @@ def encode_images(images: np.ndarray, representation: str) -> np.ndarray:
     if representation in ("ae", "vae"):
         from .. import checkpoints
 
-        model = checkpoints.load(checkpoints.shipped(SHIPPED_CODES[representation]))[0]
+        builder = "dlplay.autoencoders:build_model" if representation == "ae" else "dlplay.vae:build_model"
+        model = checkpoints.load(checkpoints.shipped(SHIPPED_CODES[representation]), expect_builder=builder)[0]
         with torch.no_grad():
             out = model.encode(torch.as_tensor(images))
             out = out[0] if isinstance(out, (tuple, list)) else out   # the VAE returns (mean, log-variance)

@@ -22,7 +22,7 @@ import streamlit as st
 from .. import limits, viz
 from ..errors import InputError
 from ..runner import Job, resume_state, runner
-from ..topics import Config
+from ..topics import Config, build_task
 from ..train import Task, Trainer
 from .compat import StopException, rerun_pending, session_id
 
@@ -45,7 +45,9 @@ def get_trainer(key: str) -> Trainer | None:
 def build_task(make_task: Callable[..., Task], config: Any, seed: int) -> Task:
     """The session's replica: on the CPU (the run itself trains on the runner's device; views are small, and the
     web server holds no GPU memory per session)."""
-    return make_task(config, seed, device="cpu") if isinstance(config, Config) else make_task(seed)
+    if isinstance(config, Config):
+        return build_task(make_task, config, seed, device="cpu")
+    return make_task(seed)
 
 
 def apply_message(tr: Trainer, m: dict) -> None:
