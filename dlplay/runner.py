@@ -138,6 +138,10 @@ def resume_state(trainer) -> dict:
     return {"task": trainer.task.state_dict(), "steps": trainer.steps, "seconds": trainer.seconds}
 
 
+def _name(fn) -> str:
+    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
 def _sendable(fn) -> bool:
     """Can this factory be sent to another process by reference (importable, module-level)?"""
     mod, qual = getattr(fn, "__module__", ""), getattr(fn, "__qualname__", "")
@@ -358,6 +362,7 @@ class Runner:
         self._wake = threading.Event()
         self._closed = False
         self.crashes = 0
+        self._rates: dict[str, float] = {}
         self._thread = threading.Thread(target=self._loop, name="dlplay-runner", daemon=True)
         self._thread.start()
 
@@ -391,6 +396,10 @@ class Runner:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def rate(self, make_task) -> float | None:
+        """Steps a second the last runs of this task factory reached here (for 'about N s' next to a step budget)."""
+        return self._rates.get(_name(make_task))
 
     def close(self) -> None:
         self._closed = True
@@ -494,6 +503,9 @@ class Runner:
             if run in self._running:
                 self._running.remove(run)
             run.status = "done"
+            end = run._inbox[-1] if run._inbox else None
+            if end and end.get("type") == "end" and end.get("seconds", 0) > 1 and run.job.resume is None:
+                self._rates[_name(run.job.make_task)] = end["steps"] / end["seconds"]
 
     def _crashed(self, w: _Worker, forced: bool = False) -> None:
         run = w.run

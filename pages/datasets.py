@@ -88,7 +88,7 @@ def _predictions(model, title: str) -> None:
 
 
 trainer = training_panel(
-    "ds:clf", classifier.make_task, config=classifier.ClassifierConfig(), seconds=5.0, max_seconds=60.0,
+    "ds:clf", classifier.make_task, config=classifier.ClassifierConfig(), seconds=5.0, max_seconds=60.0, steps=1500,
     panels={"loss (cross-entropy)": ["loss"], "training accuracy": ["train_acc"]}, record_every=5)
 if trainer is None:
     _predictions(_judge(), "Shipped model")

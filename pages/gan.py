@@ -350,7 +350,8 @@ with tabimg:
             panels["judge: share digit-like"] = ["judge_digit_share"]
         trainer = training_panel(
             "gan:img", image_make_task,
-            config=ImageGANConfig(dataset=ds_name, loss=img_loss, conditional=bool(conditional)), seconds=20.0, max_seconds=180.0, panels=panels,
+            config=ImageGANConfig(dataset=ds_name, loss=img_loss, conditional=bool(conditional)), seconds=20.0,
+            steps=800, max_seconds=180.0, panels=panels,
             live=_grid_view, record_every=10)
 
         if trainer is None:

@@ -83,7 +83,7 @@ with errors_shown():
                  width="stretch")
 
     trainer = training_panel(
-        "vae:train", vae.make_task, config=cfg, seconds=20.0,
+        "vae:train", vae.make_task, config=cfg, seconds=20.0, steps=3000,
         max_seconds=120.0, record_every=10, live=live,
         panels={"ELBO (nats per image, higher is better)": ["elbo"],
                 "recon = -E log p(x|z) and KL (nats)": ["recon", "kl"]})
@@ -176,7 +176,7 @@ with tabs[3], errors_shown():
     pair = None
     if pair_name.startswith("train"):
         pair_tr = training_panel(
-            "vae:pair", vae.make_pair_task, config=cfg, seconds=20.0, max_seconds=120.0,
+            "vae:pair", vae.make_pair_task, config=cfg, seconds=20.0, max_seconds=120.0, steps=3000,
             record_every=10, label="Train both",
             panels={"VAE ELBO (nats)": ["vae_elbo"], "reconstruction term (nats)": ["vae_recon", "ae_recon"]})
         st.caption(f"Uses the settings above: {ds_name}, latent {int(latent)}, beta {beta:g}.")

@@ -22,7 +22,8 @@ import streamlit as st
 from .. import limits, viz
 from ..errors import InputError
 from ..runner import Job, resume_state, runner
-from ..topics import Config, build_task
+from ..topics import Config
+from ..topics import build_task as _locked_build
 from ..train import Task, Trainer
 from .compat import StopException, rerun_pending, session_id
 
@@ -46,7 +47,7 @@ def build_task(make_task: Callable[..., Task], config: Any, seed: int) -> Task:
     """The session's replica: on the CPU (the run itself trains on the runner's device; views are small, and the
     web server holds no GPU memory per session)."""
     if isinstance(config, Config):
-        return build_task(make_task, config, seed, device="cpu")
+        return _locked_build(make_task, config, seed, device="cpu")
     return make_task(seed)
 
 
@@ -68,7 +69,8 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
                    max_seconds: float = 120.0, panels: dict[str, list[str]] | None = None,
                    live: Callable[[Trainer], None] | None = None, chunk: float = 0.25,
                    record_every: int = 1, label: str = "Train", autostart: bool = False,
-                   show_budget: bool = True, status: Callable[[Trainer], str] | None = None) -> Trainer | None:
+                   show_budget: bool = True, status: Callable[[Trainer], str] | None = None,
+                   steps: int | None = None) -> Trainer | None:
     """Draw the panel; returns the session's Trainer (None before the first training).
 
     The topic contract (dlplay/topics.py): `make_task` is the topic's module-level `make_task(config, seed)` and
@@ -78,7 +80,8 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
     page's own live view. `chunk` is kept for compatibility (the runner decides its chunks). `autostart` starts a
     run as soon as the settings have no model yet (a layout that should simply appear); `show_budget=False` hides
     the time slider (the run ends when its task is finished, or at max_seconds); `status(trainer)` replaces the
-    progress bar's text.
+    progress bar's text. `steps` makes the default budget a step count (the same model on a busy lecture server
+    as on an idle laptop; the panel shows the seconds it took here last time), with seconds as the other choice.
     """
     del chunk
     s = _state(key)
@@ -98,7 +101,10 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
     def panel():
         request, s["request"] = s.get("request"), None
         seed = int(st.session_state.get(f"{key}:seed", 0))
-        budget = float(st.session_state.get(f"{key}:budget", seconds)) if show_budget else max_seconds
+        by_steps = steps is not None and st.session_state.get(f"{key}:by", "steps") == "steps"
+        budget = float(st.session_state.get(f"{key}:budget", seconds)) if show_budget and not by_steps \
+            else max_seconds
+        step_budget = int(st.session_state.get(f"{key}:steps", steps)) if by_steps else None
         if autostart and request is None and s["trainer"] is None and s["run"] is None and not s["error"]:
             request = "start"
         if request == "stop" and s["run"] is not None:
@@ -108,11 +114,22 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
                 s["run"].stop()
             s.update(trainer=None, run=None, error="", note="")
         if request == "start" and s["run"] is None:
-            _start(s, make_task, config, seed, budget, record_every)
+            _start(s, make_task, config, seed, budget, record_every, step_budget)
         running = s["run"] is not None
         c = st.columns([1.2, 1.6, 1, 1, 1])
         c[0].number_input("Seed", 0, 2**31 - 1, 0, key=f"{key}:seed", help="Same seed and settings give the same model.")
-        if show_budget:
+        if show_budget and steps is not None:
+            b = c[1].columns([1, 2])
+            b[0].radio("Budget", ["steps", "seconds"], key=f"{key}:by", label_visibility="collapsed",
+                       help="Steps: the same model however busy the server is. Seconds: as far as it gets.")
+            if by_steps:
+                rate = runner().rate(make_task)
+                b[1].number_input("Steps to train", 10, 100 * steps, int(steps), max(10, steps // 10),
+                                  key=f"{key}:steps", help="About " + (f"{steps / rate:.0f} s here" if rate else
+                                                                      "as long as it takes") + " at the default.")
+            else:
+                b[1].slider("Seconds to train", 1.0, float(max_seconds), float(seconds), 1.0, key=f"{key}:budget")
+        elif show_budget:
             c[1].slider("Seconds to train", 1.0, float(max_seconds), float(seconds), 1.0, key=f"{key}:budget")
         tr = s["trainer"]
         c[2].button(("Resume" if tr and tr.steps else label), key=f"{key}:start", type="primary",
@@ -150,19 +167,21 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
     return s["trainer"]
 
 
-def _start(s: dict, make_task, config, seed: int, budget: float, record_every: int) -> None:
+def _start(s: dict, make_task, config, seed: int, budget: float, record_every: int,
+           step_budget: int | None = None) -> None:
     try:
         if s["trainer"] is None:
             s["trainer"] = Trainer(build_task(make_task, config, seed), record_every=record_every)
             s["config"] = config
         tr = s["trainer"]
-        job = Job(make_task, config, seed, seconds=budget, record_every=record_every,
+        job = Job(make_task, config, seed, seconds=budget, steps=step_budget, record_every=record_every,
                   resume=resume_state(tr) if tr.steps else None, live_seconds=DRAW_SECONDS, owner=session_id())
         s["run"] = runner().submit(job)
     except InputError as e:
         s["error"] = str(e)
     else:
-        s.update(error="", note="", budget=budget, start_seconds=tr.seconds)
+        s.update(error="", note="", budget=budget, start_seconds=tr.seconds, step_budget=step_budget,
+                 start_steps=tr.steps)
 
 
 def _follow(s: dict, tr: Trainer, bar, draw) -> None:
@@ -207,6 +226,8 @@ def _done(tr: Trainer, s: dict) -> float:
         return min(max(tr.latest["fraction"], 0.0), 1.0)
     if s["run"] is None:
         return 1.0
+    if s.get("step_budget"):
+        return min(max((tr.steps - s.get("start_steps", 0)) / s["step_budget"], 0.0), 1.0)
     done = (tr.seconds - s.get("start_seconds", 0.0)) / max(s["budget"], 1e-9)
     return min(max(done, 0.0), 1.0)
 

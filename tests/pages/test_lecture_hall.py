@@ -12,7 +12,7 @@ def test_panel_waits_for_a_free_slot_then_trains(root, monkeypatch):
     monkeypatch.setattr(R, "_RUNNER", r)
     try:
         at = AppTest.from_file(str(root / "pages" / "datasets.py"), default_timeout=120).run()
-        at.slider(key="ds:clf:budget").set_value(1.0)
+        at.number_input(key="ds:clf:steps").set_value(100)
         other = r.submit(R.Job(classifier.make_task, classifier.ClassifierConfig(), seconds=1.5))  # holds the slot
         t0 = time.monotonic()
         at.button(key="ds:clf:start").click().run()
@@ -28,7 +28,7 @@ def test_panel_waits_for_a_free_slot_then_trains(root, monkeypatch):
 
 def test_sessions_do_not_share_what_they_train(root):
     a = AppTest.from_file(str(root / "pages" / "datasets.py"), default_timeout=120).run()
-    a.slider(key="ds:clf:budget").set_value(1.0)
+    a.number_input(key="ds:clf:steps").set_value(100)
     a.button(key="ds:clf:start").click().run()
     b = AppTest.from_file(str(root / "pages" / "datasets.py"), default_timeout=120).run()
     assert "Your model" in a.metric[0].label

@@ -30,7 +30,7 @@ def test_page_renders_with_defaults(demo):
 def test_datasets_page_trains_and_switches(root):
     at = AppTest.from_file(str(root / "pages" / "datasets.py"), default_timeout=120).run()
     assert "Shipped model" in at.metric[0].label
-    at.slider(key="ds:clf:budget").set_value(1.0)
+    at.number_input(key="ds:clf:steps").set_value(100)
     at.button(key="ds:clf:start").click().run()
     assert not at.exception
     assert "Your model" in at.metric[0].label and float(at.metric[0].value.rstrip("%")) > 50

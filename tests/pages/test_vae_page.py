@@ -32,7 +32,7 @@ def test_vae_page_manifold_sliders_sampling_and_training(root):
     at.slider(key="vae:grid").set_value(8).run()
     assert not at.exception and not at.error
 
-    at.slider(key="vae:train:budget").set_value(1.0)
+    at.number_input(key="vae:train:steps").set_value(100)
     at.button(key="vae:train:start").click().run()
     assert not at.exception, at.exception
     assert any("your VAE" in s.value for s in at.success)
