@@ -123,6 +123,8 @@ def parse_stack(text: str) -> list[Layer]:
         raise InputError("The network is empty: write at least one layer, e.g. conv(12,3,1,1) relu pool(2) fc(10).")
     if len(text) > 2000:
         raise InputError("The network description is too long (over 2,000 characters).")
+    if text.count("(") != text.count(")"):
+        raise InputError(f"Cannot read the network {text.strip()!r}: a bracket is not closed (or one too many).")
     layers, pos = [], 0
     while pos < len(text):
         if not text[pos:].strip():
@@ -598,6 +600,10 @@ def transposed_as_conv(x: torch.Tensor, weight: torch.Tensor, stride: int = 2, p
     if padding > f - 1:
         raise InputError(f"padding {padding} is larger than kernel - 1 = {f - 1}: the transposed output would be cut "
                          "more than the kernel adds.")
+    h, w = x.shape[-2:]
+    if min(h, w) < 1 or (min(h, w) - 1) * stride - 2 * padding + f < 1:
+        raise InputError(f"(W - 1)S - 2P + F = ({min(h, w)} - 1)·{stride} - 2·{padding} + {f} is below 1: the "
+                         "padding cuts away the whole output. Use less padding or a larger input.")
     direct = F.conv_transpose2d(x, weight, stride=stride, padding=padding)
     q = f - 1 - padding
     stuffed = F.pad(zero_stuff(x, stride), (q, q, q, q))
