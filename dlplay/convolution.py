@@ -731,20 +731,32 @@ def patch_bank() -> torch.Tensor:
     return torch.cat(out)
 
 
-_PATCH_SCORES: dict[tuple[str, str], torch.Tensor] = {}
+_PATCH_SCORES: dict[str, dict[str, torch.Tensor]] = {}
+
+
+def patch_scores_ready(device=None) -> bool:
+    return str(device) in _PATCH_SCORES
 
 
 @torch.no_grad()
-def patch_scores(layer: str, device=None, batch: int = 128) -> torch.Tensor:
-    """(N_patches, C) mean activation of every channel of `layer` on every patch of the bank (cached)."""
+def patch_scores(layer: str, device=None, batch: int = 64, progress=None) -> torch.Tensor:
+    """(N_patches, C) mean activation of every channel of `layer` on every patch of the bank. All named layers
+    are computed in one pass the first time (a few seconds on a CPU; `progress(fraction)` is told), then cached."""
     from .backbones import get_backbone
-    key = (layer, str(device))
+    key = str(device)
     if key not in _PATCH_SCORES:
         bb = get_backbone("efficientnet-lite0", device)
         bank = patch_bank()
-        _PATCH_SCORES[key] = torch.cat([bb.features(bank[i:i + batch], [layer])[layer].float().mean((2, 3)).cpu()
-                                        for i in range(0, len(bank), batch)])
-    return _PATCH_SCORES[key]
+        names = list(LITE0_CHANNELS)
+        parts: dict[str, list[torch.Tensor]] = {n: [] for n in names}
+        for i in range(0, len(bank), batch):
+            feats = bb.features(bank[i:i + batch], names)
+            for n in names:
+                parts[n].append(feats[n].float().mean((2, 3)).cpu())
+            if progress is not None:
+                progress(min(1.0, (i + batch) / len(bank)))
+        _PATCH_SCORES[key] = {n: torch.cat(v) for n, v in parts.items()}
+    return _PATCH_SCORES[key][layer]
 
 
 def top_patches(layer: str, channel: int, k: int = 12, device=None) -> tuple[torch.Tensor, list[float]]:

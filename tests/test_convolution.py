@@ -270,13 +270,21 @@ def test_what_layers_see():
     assert x.shape == (1, 3, 224, 224)
     maps = cnn.backbone_maps(x)
     assert [tuple(maps[k][0].shape[2:]) for k in (cnn.SHALLOW, cnn.MIDDLE, cnn.DEEP)] == [(112, 112), (28, 28), (7, 7)]
+    assert all(len(maps[k][1]) == 8 for k in maps)
+    with pytest.raises(InputError):
+        cnn.VisConfig(layer="stage9").check()
+    with pytest.raises(InputError, match="channel"):
+        cnn.VisConfig(layer="stem", channel=32).check()
+
+
+@pytest.mark.slow
+def test_top_patches_rank_the_bank():
+    """(slow: the first call runs the network over all 637 patches)"""
     patches, acts = cnn.top_patches("stage2", 3, k=6)
     assert patches.shape == (6, 3, 64, 64) and acts == sorted(acts, reverse=True)
     assert acts[0] >= float(cnn.patch_scores("stage2")[:, 3].median())
     with pytest.raises(InputError):
         cnn.top_patches("stage2", 99)
-    with pytest.raises(InputError):
-        cnn.VisConfig(layer="stage9").check()
 
 
 def test_gradient_ascent_raises_the_channels_activation():
