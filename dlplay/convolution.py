@@ -595,7 +595,10 @@ def transposed_as_conv(x: torch.Tensor, weight: torch.Tensor, stride: int = 2, p
     """A transposed convolution equals a plain convolution (stride 1) over the input with S - 1 zeros stuffed
     between pixels and F - 1 - P zeros around it, with the kernel flipped in both directions and its in/out
     channels swapped (Dumoulin & Visin 2016, "A guide to convolution arithmetic", relationship 14).
-    x: (N, C_in, H, W); weight: (C_in, C_out, F, F) as conv_transpose2d takes it. Output side (W - 1)S - 2P + F."""
+    x: (N, C_in, H, W); weight: (C_in, C_out, F, F) as conv_transpose2d takes it. Output side (W - 1)S - 2P + F.
+    Both are computed in float64, so the printed difference is the two methods', not float32's rounding (about
+    1e-5 for sums of a few dozen products of order 1)."""
+    x, weight = x.double(), weight.double()
     f = weight.shape[-1]
     if padding > f - 1:
         raise InputError(f"padding {padding} is larger than kernel - 1 = {f - 1}: the transposed output would be cut "

@@ -65,7 +65,9 @@ def _set_stack(text: str):
 
 
 def _preset_changed():
-    _set_stack(cnn.PRESETS[st.session_state["cnn:preset"]])
+    name = st.session_state.get("cnn:preset")
+    if name in cnn.PRESETS:
+        _set_stack(cnn.PRESETS[name])
 
 
 def _add_layer():
@@ -84,11 +86,11 @@ def _add_layer():
 
 
 def _remove_last():
+    text = st.session_state.get("cnn:stack", "")
     try:
-        layers = cnn.parse_stack(st.session_state.get("cnn:stack", ""))
-    except InputError:
-        return
-    _set_stack(cnn.stack_text(layers[:-1]))
+        _set_stack(cnn.stack_text(cnn.parse_stack(text)[:-1]))
+    except InputError:   # not readable as layers: drop the last word as written
+        _set_stack(" ".join(text.split()[:-1]))
 
 
 st.session_state.setdefault("cnn:stack", cnn.DEFAULT_STACK)
