@@ -32,9 +32,10 @@ page_header(
         "*Train*: the digits reach 95% test accuracy in a few seconds; watch the 3x3 filters turn into strokes.",
         "*Step by step*: press **Step** and read the multiply-and-add; then set the stride to 2 and padding to 1.",
         "*Pooling and transposed convolution*: unpooling with switches keeps the positions; repetition does not. "
-        "The transposed convolution and the zero-stuffed convolution differ by about 1e-7.",
-        "*What layers see*: the stem's maps are edges and colours; stage 6 fires on whole parts. Pick a channel and "
-        "look at the patches that excite it, then draw what it wants by gradient ascent.",
+        "The transposed convolution and the zero-stuffed convolution agree exactly (difference 0).",
+        "*What layers see*: compare the stem's fine maps with stage 6's coarse ones (receptive field 3 px against "
+        "787 px). Pick a channel of each and look at the patches that excite it: colours and edges, or parts of "
+        "things? Then draw what the channel wants by gradient ascent.",
     ])
 device_badge()
 
@@ -337,7 +338,8 @@ with tabs[3]:
 with tabs[4]:
     st.markdown("EfficientNet-Lite0, trained on ImageNet (1.3 million photos, 1,000 classes), ships with the app. "
                 "The lecture's point: early layers respond to edges, colours and fine textures; deeper layers, "
-                "whose receptive fields cover much of the picture, respond to parts and objects.")
+                "whose receptive fields cover much of the picture, respond to parts and objects. Judge for yourself "
+                "from the maps, the patches and the pictures drawn by gradient ascent below.")
     rfs = cnn.lite0_receptive_fields()
     v = st.columns([1, 2])
     photos = [n for n, (_, kind) in style.EXAMPLES.items() if kind == "photo"]

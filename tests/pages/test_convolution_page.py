@@ -70,6 +70,11 @@ def test_step_button_moves_the_window(page):
     assert any(c.value.startswith(f"y[0,{t0 + 1}]") for c in at.code)
     at.slider(key="cnn:walk:s").set_value(2).run()
     assert any("not a whole number" in w.value for w in at.warning)   # (8 - 3)/2 + 1 = 3.5
+    # transposed convolution: padding beyond F - 1 is a sentence, not a traceback
+    at.slider(key="cnn:tr:p").set_value(3).run()
+    assert not at.exception and any("padding 3 is larger" in e.value for e in at.error)
+    at.slider(key="cnn:tr:p").set_value(1).run()
+    assert not at.error and _metric(at, "Largest difference") == "0.0e+00"
 
 
 def test_train_the_built_network_and_see_its_maps(page):
