@@ -198,9 +198,9 @@ with tabs[0]:
                                      format_func=lambda i: f"{i}: {rows[i].layer} "
                                                            f"({rows[i].shape[1]}x{rows[i].shape[2]}x{rows[i].shape[0]})")
                 fm = maps[which - 1][0]
-                image_grid(cnn.map_tiles(fm, 32), key="cnn:maps", ncols=8,
-                           titles=[f"ch {k}" for k in range(min(32, fm.shape[0]))], download_name="feature_maps.png",
-                           caption=f"The first {min(32, fm.shape[0])} of {fm.shape[0]} maps of layer {which} for "
+                image_grid(cnn.map_tiles(fm, 32), key="cnn:maps", ncols=8, download_name="feature_maps.png",
+                           caption=f"Channels 0 to {min(32, fm.shape[0]) - 1} (row by row) of the {fm.shape[0]} maps "
+                                   f"of layer {which} for "
                                    f"{in_label}, computed with {who}; each map scaled to its own range (dark = low).")
             else:
                 st.info("This network has no convolution or pooling layer, so there are no maps to show.")
@@ -261,7 +261,9 @@ with tabs[1]:
                            "negative weights, light = positive).")
 
 # -- 3. one filter, step by step ------------------------------------------------------------------------------------
-with tabs[2]:
+@st.fragment
+def _walk_section():
+    """One filter, step by step (a fragment: Step reruns only this tab)."""
     st.markdown("One 3x3 filter slides over a digit (its pixels as the dataset stores them, 0 to 16). Each output "
                 "value is the sum of the window's pixels times the filter's weights; the stride is how far the window "
                 "jumps, the padding how many rings of zeros surround the input.")
@@ -290,8 +292,11 @@ with tabs[2]:
     if walk.note:
         st.warning(walk.note, icon=":material/warning:")
 
+
 # -- 4. pooling, unpooling, transposed convolution ----------------------------------------------------------------
-with tabs[3]:
+@st.fragment
+def _pool_section():
+    """Pooling, unpooling and transposed convolution (a fragment)."""
     st.markdown("**Max-pooling** keeps the largest value of each block and, if asked, remembers where it was (the "
                 "*switches*). Going back up, **unpooling with switches** puts each maximum back at its place and "
                 "zeros elsewhere; **unpooling by repetition** copies it over the whole block. Convolutional "
@@ -334,35 +339,51 @@ with tabs[3]:
         st.metric("Largest difference between the two results", f"{tr_.max_diff:.1e}",
                   help="max |conv_transpose2d(x, w) - conv2d(zero_stuff(x), flip(w))| over all output values.")
 
+
 # -- 5. what the layers of a trained ImageNet network see ---------------------------------------------------------
-with tabs[4]:
+rfs = cnn.lite0_receptive_fields()
+
+
+@st.cache_data(show_spinner="Computing the feature maps ...", max_entries=32)
+def _bb_maps(digest: str, _img):
+    return cnn.backbone_maps(cnn.backbone_input(_img))
+
+
+@st.fragment
+def _backbone_section():
+    """The backbone's maps of a picture (a fragment: an upload reruns only this part)."""
     st.markdown("EfficientNet-Lite0, trained on ImageNet (1.3 million photos, 1,000 classes), ships with the app. "
                 "The lecture's point: early layers respond to edges, colours and fine textures; deeper layers, "
                 "whose receptive fields cover much of the picture, respond to parts and objects. Judge for yourself "
                 "from the maps, the patches and the pictures drawn by gradient ascent below.")
-    rfs = cnn.lite0_receptive_fields()
     v = st.columns([1, 2])
     photos = [n for n, (_, kind) in style.EXAMPLES.items() if kind == "photo"]
     vpick = v[0].selectbox("Picture", photos + [n for n in style.EXAMPLES if n not in photos], key="cnn:bb:pic")
     with v[0]:
         vup = upload_image("... or upload a picture", key="cnn:bb:up", min_side=32)
     vimg = vup if vup is not None else _example(vpick)
-    v[0].image(np.asarray(vimg.convert("RGB")), caption="your upload" if vup is not None else vpick)
-
-    @st.cache_data(show_spinner="Computing the feature maps ...", max_entries=32)
-    def _bb_maps(digest: str, _img):
-        return cnn.backbone_maps(cnn.backbone_input(_img))
+    thumb = vimg.convert("RGB")
+    thumb.thumbnail((480, 480))
+    v[0].image(np.asarray(thumb), caption="your upload" if vup is not None else vpick)
 
     with v[1], errors_shown():
         maps = _bb_maps(_digest(vimg), vimg)
         for name, label in ((cnn.SHALLOW, "shallow"), (cnn.MIDDLE, "middle"), (cnn.DEEP, "deep")):
             tiles, order = maps[name]
-            image_grid(tiles, key=f"cnn:bb:{name}", ncols=8, titles=[f"ch {o}" for o in order],
-                       download_name=f"{name}.png",
+            image_grid(tiles, key=f"cnn:bb:{name}", ncols=8, download_name=f"{name}.png",
                        caption=f"{label.capitalize()} layer *{name}* ({cnn.LITE0_CHANNELS[name]} channels, "
                                f"{tiles.shape[2]}x{tiles.shape[3]} maps for a 224-pixel picture, receptive field "
-                               f"{rfs[name]} px): its 8 channels with the highest mean activation.")
+                               f"{rfs[name]} px): its 8 channels with the highest mean activation, channels "
+                               f"{', '.join(map(str, order))} from left to right.")
 
+
+
+with tabs[2]:
+    _walk_section()
+with tabs[3]:
+    _pool_section()
+with tabs[4]:
+    _backbone_section()
     st.subheader("What excites one channel")
     ch = st.columns([1, 1, 2])
     layer = ch[0].selectbox("Layer", list(cnn.LITE0_CHANNELS), index=list(cnn.LITE0_CHANNELS).index(cnn.MIDDLE),
