@@ -65,6 +65,7 @@ MAX_PADDING = 8
 MAX_DILATION = 8
 MAX_UNITS = 4096
 MAX_PARAMS = 2_000_000
+MAX_MULTIPLY_ADDS = 300_000_000   # per input picture: keeps one forward pass under about a second on a laptop CPU
 MAX_SIDE = 512
 
 # name -> (canonical kind, argument names, defaults for the trailing ones); pool's stride defaults to its kernel
@@ -237,7 +238,7 @@ def layer_table(layers: str | Sequence[Layer], input_shape: Sequence[int]) -> li
         layers = parse_stack(layers)
     c, h, w = (int(v) for v in input_shape)
     rows = [LayerInfo(0, "input", "input", (c, h, w), 0, 1, 1, 0.0, f"{h}x{w}x{c} input")]
-    rf, jump, start, total, flat = 1, 1, 0.0, 0, False
+    rf, jump, start, total, flat, macs = 1, 1, 0.0, 0, False, 0
     for n, layer in enumerate(layers, start=1):
         params = 0
         if layer.kind in ("conv", "maxpool", "avgpool"):
@@ -254,6 +255,7 @@ def layer_table(layers: str | Sequence[Layer], input_shape: Sequence[int]) -> li
             if layer.kind == "conv":
                 depth, f = layer.args[0], layer.args[1]
                 params = depth * (c * f * f + 1)
+                macs += depth * h2 * w2 * c * f * f
                 formula += f"; depth {depth}; params {depth}·({c}·{f}·{f} + 1) = {params:,}"
                 c = depth
             h, w = h2, w2
@@ -271,6 +273,12 @@ def layer_table(layers: str | Sequence[Layer], input_shape: Sequence[int]) -> li
             formula = f"{units} units, each sees all {n_in:,} inputs; params {units}·({n_in:,} + 1) = {params:,}"
             c, h, w, flat = units, 1, 1, True
         total += params
+        if layer.kind == "fc":
+            macs += params
+        if macs > MAX_MULTIPLY_ADDS:
+            raise InputError(f"Layer {n}, {layer}: the network now needs {macs / 1e6:,.0f} million multiply-adds "
+                             f"per picture, over the limit of {MAX_MULTIPLY_ADDS / 1e6:,.0f} million here. Use fewer "
+                             "filters, or a stride or pooling earlier.")
         if total > MAX_PARAMS:
             raise InputError(f"Layer {n}, {layer}: the network now has {total:,} parameters, over the limit of "
                              f"{MAX_PARAMS:,}. Use fewer filters or units, or pool before the fc layer.")
@@ -859,7 +867,13 @@ def cli_args(command, parser) -> None:
 
 def cli_run(command, args) -> dict:
     if command == "cnn":
-        return shapes_json(args.stack, parse_input(args.input))
+        out = shapes_json(args.stack, parse_input(args.input))
+        if not args.json:   # a readable table instead of nested JSON
+            rows = layer_table(args.stack, parse_input(args.input))
+            lines = [f"  {r.index:>2}  {r.layer:<18} {r.shape[1]:>4} x {r.shape[2]:<4} x {r.shape[0]:<6} "
+                     f"params {r.params:>10,}  RF {r.rf:>4}  {r.formula}" for r in rows]
+            return {"network": "\n" + "\n".join(lines), "params": out["params"], "output": out["output"]}
+        return out
     import sys
     task, summary = topics.cli_train(sys.modules[__name__], args)
     return summary

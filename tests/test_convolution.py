@@ -128,6 +128,7 @@ def test_receptive_field_is_where_the_gradient_of_one_output_reaches():
     ("fc(10) conv(4,3)", "already flattened"), ("conv(12,3,2) relu", "15.5 is not a whole number"),
     ("conv(8,5) pool(2) conv(8,5) pool(2) conv(8,5) conv(8,3)", "no output left"),
     (" ".join(["conv(256,3,1,1)"] * 6), "over the limit"),
+    ("conv(200,3,1,1) conv(200,3,1,1)", "million multiply-adds"),
 ])
 def test_impossible_stacks_are_refused_with_a_sentence(text, words):
     with pytest.raises(InputError, match=words):
