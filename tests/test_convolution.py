@@ -210,6 +210,17 @@ def test_a_fresh_task_is_reproducible_and_filters_change_as_it_learns():
     assert not torch.allclose(f0, f1)
 
 
+def test_configs_are_plain_picklable_data():
+    """A run is (make_task, config, seed, budget): it must pickle to a worker process."""
+    import pickle
+    for cfg, make in ((cnn.CNNConfig(stack=cnn.DEFAULT_STACK), cnn.make_task),
+                      (cnn.VisConfig(layer="stem", channel=3), cnn.make_visualise_task)):
+        again, fn = pickle.loads(pickle.dumps((cfg, make)))
+        assert again == cfg and fn is make
+    with pytest.raises(Exception):
+        cnn.CNNConfig().lr = 1.0   # frozen
+
+
 def test_config_check_names_the_bad_value():
     with pytest.raises(InputError, match="Layer 1"):
         cnn.make_task(cnn.CNNConfig(stack="conv(4,9)"))
