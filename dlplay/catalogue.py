@@ -53,6 +53,11 @@ DEMOS = [
     Demo("Perception and style", "style.py", "Style transfer", ":material/palette:",
          "Style lives in the correlations (Gram matrices) of a CNN's feature maps, content in its deeper activations.",
          "Upload two pictures and watch one take the other's style; see why deep-feature distances beat pixel MSE."),
+    Demo("Convolutional networks", "convolution.py", "Convolutional layers", ":material/grid_on:",
+         "A CNN is a stack of small filters slid across the picture: each layer's size follows from kernel, stride "
+         "and padding, and deeper layers see larger parts of the input.",
+         "Build a network and read each layer's shape, parameters and receptive field; train it on the digits; "
+         "step one filter across an input; pool, unpool and transpose; see what an ImageNet network's layers respond to."),
 ]
 
 

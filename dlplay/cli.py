@@ -32,10 +32,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "embed": ("dlplay.embed", "project a dataset with PCA, t-SNE, UMAP, MDS, Isomap or LLE"),
     "style": ("dlplay.style", "neural style transfer of one picture onto another"),
     "corpus": ("dlplay.words", "write a built-in text corpus, tokenised"),
+    "train cnn": ("dlplay.convolution", "a convolutional network written as a stack, on the digits"),
+    "cnn": ("dlplay.convolution", "`cnn shapes STACK --input 32x32x3`: each layer's shape, parameters, receptive field"),
 }
 
 # Modules that ship checkpoints re-created by `python -m dlplay pretrain`; each defines pretrain(out_dir) -> dict.
-PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words"]
+PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words",
+            "dlplay.convolution"]
 
 
 def _module(name: str):
