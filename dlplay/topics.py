@@ -130,6 +130,7 @@ TOPICS = [
     "dlplay.embed",
     "dlplay.words",
     "dlplay.style",
+    "dlplay.convolution",
 ]
 
 
