@@ -20,13 +20,14 @@ def _threads() -> int:
 
 
 @st.cache_resource
-def _warm_up_umap():
-    """umap-learn compiles with numba on its first call (~12 s); do it in a background thread at server start."""
-    from dlplay.embed import warm_up_in_background
-    return warm_up_in_background()
+def _workers() -> int:
+    """Start the runner's worker processes with the server: each imports torch and the topics and compiles
+    UMAP's numba code once ($DLPLAY_WARMUP=0 skips that), before the first student presses Train."""
+    from dlplay.runner import runner
+    return runner().prestart()
 
 
-_warm_up_umap()
+_workers()
 
 
 _threads()

@@ -37,7 +37,9 @@ import math
 import multiprocessing as mp
 import os
 import pickle
+import sys
 import threading
+import types
 import time
 import traceback
 from dataclasses import dataclass
@@ -308,6 +310,9 @@ def _worker_main(conn, threads: int) -> None:
             return
         if msg.get("quit"):
             return
+        if msg.get("warm"):
+            _warm_up()
+            continue
         _THREAD_CAP[0] = 0
         if msg.get("threads"):
             set_threads(msg["threads"])
@@ -317,11 +322,42 @@ def _worker_main(conn, threads: int) -> None:
         execute(msg["job"], lambda m: conn.send_bytes(_dumps(m)), control, worker=True)
 
 
+def _warm_up() -> None:
+    """A new worker imports what runs need (torch, the topics) before the first run asks; and, unless
+    $DLPLAY_WARMUP=0, compiles UMAP's numba code once (about 12 s), so the first UMAP of a lecture is fast."""
+    import importlib
+
+    from .topics import TOPICS
+    for name in TOPICS:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a topic that cannot import fails later, with its own sentence
+            pass
+    if os.environ.get("DLPLAY_WARMUP", "1") != "0" and "PYTEST_CURRENT_TEST" not in os.environ:
+        try:
+            from .embed import warm_up_umap
+            warm_up_umap()
+        except Exception:  # noqa: BLE001 - a failed warm-up only means a slower first UMAP
+            pass
+
+
+_SPAWN_LOCK = threading.Lock()
+
+
 class _Worker:
     def __init__(self, ctx, threads: int):
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker_main, args=(child, threads), daemon=True, name="dlplay-worker")
-        self.proc.start()
+        # spawn re-imports the parent's __main__ in the child. Inside Streamlit (and AppTest) __main__ is the page
+        # script being run, which must not run again in a worker (it would start its own workers): hide it.
+        with _SPAWN_LOCK:
+            real = sys.modules.get("__main__")
+            sys.modules["__main__"] = types.ModuleType("__main__")
+            try:
+                self.proc.start()
+            finally:
+                if real is not None:
+                    sys.modules["__main__"] = real
         child.close()
         self.run: Run | None = None
         self.threads = threads
@@ -538,6 +574,18 @@ class Runner:
             if w.run is not None and w.threads != n:
                 w.threads = n
                 w.send({"threads": n})
+
+    def prestart(self) -> int:
+        """Start every slot's worker now and let it warm up (the server calls this at start-up, so the first Train
+        of a lecture does not wait for a process to start and import torch)."""
+        if self.backend != "process":
+            return 0
+        with self._lock:
+            while len(self._workers) < self.capacity:
+                w = _Worker(self._ctx, threads_per_run(1))
+                w.send({"warm": True})
+                self._workers.append(w)
+        return len(self._workers)
 
     def worker_pids(self) -> list[int]:
         return [w.proc.pid for w in self._workers if w.proc.is_alive()]

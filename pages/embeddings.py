@@ -32,12 +32,6 @@ st.caption("t-SNE (openTSNE), UMAP (umap-learn) and the scikit-learn methods run
            "device above.")
 
 
-@st.cache_resource(show_spinner=False)
-def _warm_up():
-    return E.warm_up_in_background()  # numba compiles UMAP once per process: do it before anyone asks
-
-
-_warm_up()
 
 
 @st.cache_resource(show_spinner=False)
@@ -160,8 +154,9 @@ with errors_shown():
         return f"{E.METHODS[e.method].split(' (')[0]}: " + ("done" if e.done_ else "computing") + \
             f" in {e.seconds_:.1f} s"
 
-    if method == "umap" and not E.umap_warm():
-        st.caption("UMAP's numba code compiles once per training process (about 10 s) the first time it runs.")
+    if method == "umap":
+        st.caption("UMAP's numba code is compiled once per training process when the server starts (about 12 s); "
+                   "a UMAP asked for in that time waits for it.")
     tr = training_panel("emb:run", E.make_task, config=cfg, seconds=float(limits.MAX_RUN_SECONDS),
                         max_seconds=float(limits.MAX_RUN_SECONDS), live=live, label="Run", autostart=True,
                         show_budget=False, status=status)
