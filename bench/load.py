@@ -91,7 +91,7 @@ async def _session(browser, url: str, page_path: str, go: asyncio.Event, timeout
         await train.wait_for(timeout=timeout_s * 1000)
         log["open_s"] = time.perf_counter() - t0
         await go.wait()  # everyone presses Train at the same moment
-        t1 = time.perf_counter()
+        t1 = log["pressed_at"] = time.perf_counter()
         await train.click()
         saw_queue = False
         deadline = time.perf_counter() + timeout_s
@@ -104,7 +104,12 @@ async def _session(browser, url: str, page_path: str, go: asyncio.Event, timeout
         else:
             raise TimeoutError("training did not finish")
         log["train_s"] = time.perf_counter() - t1
+        log["done_at"] = time.perf_counter()
         log["queued"] = saw_queue
+        status = await page.locator('[data-testid="stProgress"]').first.inner_text()
+        m = re.search(r"Trained: ([\d,]+) steps in ([\d.]+) s", status)
+        if m:
+            log["steps"], log["run_s"] = int(m.group(1).replace(",", "")), float(m.group(2))
         if await page.locator('[data-testid="stException"]').count():
             raise RuntimeError(await page.locator('[data-testid="stException"]').first.inner_text())
         if errors:
@@ -136,6 +141,25 @@ async def _drive(url: str, sessions: int, page_path: str, timeout_s: float) -> l
     return logs
 
 
+CLI_RUNS = {"datasets": ["train", "classifier", "--steps", "1500"],
+            "autoencoders": ["train", "autoencoder", "--variant", "deep", "--seconds", "10"]}
+
+
+def _cli_rate(page: str, repeats: int = 3) -> float | None:
+    """Steps a second of the page's default run from the CLI, three runs back to back (sum steps / sum seconds)."""
+    import json
+    import subprocess
+    if page not in CLI_RUNS:
+        return None
+    steps = secs = 0.0
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-m", "dlplay", *CLI_RUNS[page], "--json"], capture_output=True,
+                             text=True, cwd=Path(__file__).resolve().parent.parent, timeout=600)
+        d = json.loads(out.stdout.strip().splitlines()[-1])
+        steps, secs = steps + d["steps"], secs + d["seconds"]
+    return round(steps / secs, 1)
+
+
 def run(sessions: int = 10, page: str = "datasets", settle: float = 60.0, timeout_s: float = 300.0,
         verbose: bool = True) -> dict:
     say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if verbose else (lambda *a: None)
@@ -158,6 +182,11 @@ def run(sessions: int = 10, page: str = "datasets", settle: float = 60.0, timeou
         poller.join()
         rss_after = _rss_mb(pid)
     ok = [g for g in logs if g.get("ok")]
+    # The machine's training throughput during the load: all steps the sessions took over the time from the first
+    # press to the last 'Trained', against the CLI's steps per second for the same run, back to back.
+    steps = sum(g.get("steps", 0) for g in ok)
+    span = (max(g["done_at"] for g in ok) - min(g["pressed_at"] for g in ok)) if ok else 0.0
+    cli = _cli_rate(page) if ok else None
     result = {
         "sessions": sessions, "page": page, "completed": len(ok), "failed": sessions - len(ok),
         "failures": [g.get("error") for g in logs if not g.get("ok")],
@@ -172,6 +201,8 @@ def run(sessions: int = 10, page: str = "datasets", settle: float = 60.0, timeou
         "rss_before_mb": round(rss_before, 1), "rss_peak_mb": round(max(poller.peak_rss, rss_before), 1),
         "rss_after_settle_mb": round(rss_after, 1), "settle_s": settle,
         "memory_returned_within_10pct": rss_after <= 1.10 * rss_before,
+        "total_steps": steps, "aggregate_steps_per_s": round(steps / span, 1) if span else None,
+        "cli_steps_per_s": cli, "aggregate_vs_cli": round(steps / span / cli, 3) if span and cli else None,
     }
     return result
 
