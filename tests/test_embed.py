@@ -214,3 +214,18 @@ def test_exported_csv_does_not_carry_spreadsheet_formulas():
     out = E.coords_csv(np.zeros((3, 2)), labels=["=HYPERLINK(\"http://x\")", "+1", "plain"]).decode()
     assert "'=HYPERLINK" in out and "'+1" in out and ",plain" in out
     assert "\n0,0,0,=" not in out
+
+
+def test_long_text_cells_are_refused_and_labels_cost_what_they_hold():
+    import tracemalloc
+
+    long_cell = "1,2," + "x" * (E.tables.MAX_CELL_CHARS + 1) + "\n"
+    with pytest.raises(InputError, match="longer than"):
+        E.read_table(("a,b,label\n" + "1,2,x\n" * 10 + long_cell).encode())
+    rows = "".join(f"{i},{i % 7},{'y' * (900 if i == 0 else 1)}\n" for i in range(20_000))
+    tracemalloc.start()
+    t = E.read_table(("a,b,label\n" + rows).encode())
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert t.labels.dtype == object and len(t.labels) == 20_000
+    assert peak < 60 * 2**20, peak    # fixed-width strings would take 20,000 x 900 x 4 bytes = 72 MB for labels

@@ -15,6 +15,7 @@ from .sources import Source
 MAX_ROWS = 50_000          # rows of an uploaded table
 MAX_COLUMNS = 4_096        # numeric columns of an uploaded table
 MIN_ROWS = 5
+MAX_CELL_CHARS = 1_000     # longest text cell (a label, a word, a sentence) of an uploaded table
 MAX_UPLOAD_BYTES = 20 * 2**20
 
 
@@ -116,6 +117,7 @@ def _read_delimited(text: str, name: str, max_rows: int) -> Table:
         delim = ","
     rows: list[list[str]] = []
     lines: list[int] = []
+    csv.field_size_limit(MAX_CELL_CHARS)   # Python's default allows 131,072-character cells
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     try:
         for row in reader:
@@ -127,6 +129,9 @@ def _read_delimited(text: str, name: str, max_rows: int) -> Table:
                 raise InputError(f"The table has more than {max_rows:,} rows; the limit is {max_rows:,}. "
                                  "Upload a sample of it.")
     except csv.Error as e:
+        if "field larger than field limit" in str(e):
+            raise InputError(f"Line {reader.line_num} has a cell longer than {MAX_CELL_CHARS:,} characters; labels "
+                             "and text cells must be shorter.") from None
         raise InputError(f"The table could not be read as {'TSV' if delim == chr(9) else 'CSV'} near line "
                          f"{reader.line_num} ({e}).") from None
     if not rows:
@@ -167,7 +172,9 @@ def _read_delimited(text: str, name: str, max_rows: int) -> Table:
                 if not _is_number(row[j]):
                     raise InputError(f"Line {body_lines[i]}, column {names[j]!r}: {row[j].strip()[:30]!r} is not a "
                                      "number (only the label column may hold text).") from None
-    labels = np.array([row[label_col].strip() for row in body]) if label_col is not None else None
+    # Text cells stay Python strings (object arrays): a fixed-width numpy string array costs rows x the longest
+    # cell x 4 bytes, so one 20,000-character cell in 20,000 rows would ask for 1.6 GB.
+    labels = np.array([row[label_col].strip() for row in body], dtype=object) if label_col is not None else None
     text = {names[j]: [row[j].strip() for row in body] for j in text_cols}
     t = Table(x, [names[j] for j in num_cols], labels, names[label_col] if label_col is not None else None, text)
     t.notes.append(f"Read {len(body):,} rows and {len(num_cols)} numeric columns"
