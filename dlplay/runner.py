@@ -140,6 +140,35 @@ def resume_state(trainer) -> dict:
     return {"task": trainer.task.state_dict(), "steps": trainer.steps, "seconds": trainer.seconds}
 
 
+_CODE_VERSION: list[str] = []
+
+
+def code_version() -> str:
+    """A digest of dlplay's source: results computed by other code are never reused."""
+    if not _CODE_VERSION:
+        import hashlib
+        from pathlib import Path
+        h = hashlib.sha1()
+        for p in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+            h.update(p.read_bytes())
+        _CODE_VERSION.append(h.hexdigest()[:16])
+    return _CODE_VERSION[0]
+
+
+def _dedup_key(job: Job) -> tuple | None:
+    """Identical runs are computed once: a run is fully described by its task factory, config, seed, step budget
+    and the code. Only step budgets qualify (a time budget gives a different model on every machine and load)."""
+    if not job.steps or job.resume is not None or job.rate or job.task is not None or "<" in _name(job.make_task):
+        return None
+    import hashlib
+    try:
+        cfg = hashlib.sha1(pickle.dumps(job.config, protocol=5)).hexdigest()
+    except Exception:  # noqa: BLE001 - a config that cannot be pickled is simply not shared
+        return None
+    return (_name(job.make_task), cfg, job.seed, job.steps, job.seconds, job.record_every, job.live_seconds,
+            job.device, code_version())
+
+
 def _name(fn) -> str:
     return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
 
@@ -237,24 +266,63 @@ def execute(job: Job, send: Callable[[dict], None], control: Callable[[], str | 
 
 
 # -- runs ----------------------------------------------------------------------------------------------------------
-class Run:
-    """A handle on one submitted job. Poll `messages()`; `finished` once the 'end' message has been read."""
+class _Execution:
+    """One job being computed (queued, running, done), watched by one or more Run handles: identical requests
+    (same task factory, config, seed, step budget and code version) share one execution."""
 
-    def __init__(self, runner: "Runner", job: Job, rid: int):
-        self._runner, self.job, self.id = runner, job, rid
+    def __init__(self, runner: "Runner", job: Job, rid: int, key: tuple | None):
+        self._runner, self.job, self.id, self.key = runner, job, rid, key
         self.status = "queued"      # queued, running, done
         self.backend = ""
+        self._control: str | None = None
+        self.handles: list[Run] = []
+        self.log: list[bytes] = []  # every message so far (shared runs): a late joiner replays it
+        self.end: dict | None = None
+        self.replayed = False       # a finished computation replayed from the result cache
+
+    @property
+    def seen(self) -> float:
+        return max((h.seen for h in self.handles), default=-math.inf)
+
+    def _post(self, msg: dict, raw: bytes | None = None) -> None:
+        raw = raw if raw is not None else _dumps(msg)
+        if self.key is not None:
+            self.log.append(raw)
+        for h in list(self.handles):
+            h._inbox.append(raw)
+        if msg["type"] == "end":
+            self.end = msg
+            self._runner._remember(self)
+
+    def attach(self, h: "Run") -> None:
+        h._inbox.extend(self.log)
+        self.handles.append(h)
+
+    def detach(self, h: "Run", how: str) -> None:
+        """One watcher leaves: the computation goes on for the others, or ends (stop/pause) if it was the last."""
+        if h in self.handles:
+            self.handles.remove(h)
+        if not self.handles and self.status != "done":
+            self._control = how
+
+
+class Run:
+    """A handle on one submitted job. Poll `messages()`; `finished` once the 'end' message has been read.
+    Every handle gets its own copy of every message (its own weights), even when the computation is shared."""
+
+    def __init__(self, ex: _Execution, rid: int):
+        self._ex, self.id, self.job = ex, rid, ex.job
         self.end: dict | None = None
         self._inbox: collections.deque = collections.deque()
-        self._control: str | None = None
         self.seen = time.monotonic()
+        self._left = False
 
     # asked by the caller
     def messages(self) -> list[dict]:
         self.seen = time.monotonic()
         out = []
         while self._inbox:
-            m = self._inbox.popleft()
+            m = pickle.loads(self._inbox.popleft())
             out.append(m)
             if m["type"] == "end":
                 self.end = m
@@ -265,23 +333,44 @@ class Run:
         return self.end is not None
 
     @property
+    def status(self) -> str:
+        return "done" if self._left else self._ex.status
+
+    @property
+    def backend(self) -> str:
+        return self._ex.backend
+
+    @property
+    def shared(self) -> bool:
+        """True when this run's results come from a computation another request started (or finished) first."""
+        return (self._ex.replayed or self._ex.handles[:1] != [self]) and not self._left
+
+    @property
     def ahead(self) -> int:
-        return self._runner.ahead(self)
+        return self._ex._runner.ahead(self._ex)
 
     def stop(self) -> None:
-        self._control = "stop"
-        self._runner.wake()
+        self._leave("stop")
 
     def pause(self) -> None:
-        self._control = "pause"
-        self._runner.wake()
+        self._leave("pause")
+
+    def _leave(self, how: str) -> None:
+        ex = self._ex
+        with ex._runner._lock:
+            if len(ex.handles) > 1 and self in ex.handles:
+                # Others watch the same computation: only this handle leaves, keeping its last live weights.
+                ex.detach(self, how)
+                self._left = True
+                self._inbox.append(_dumps({"type": "end", "reason": "stopped" if how == "stop" else "paused",
+                                           "error": "", "history": [], "state": None, "last_eval": {},
+                                           "steps": 0, "seconds": 0.0}))
+            elif self in ex.handles:
+                ex._control = how
+        ex._runner.wake()
 
     def touch(self) -> None:
         self.seen = time.monotonic()
-
-    # used by the backends
-    def _post(self, msg: dict) -> None:
-        self._inbox.append(msg)
 
 
 def _dumps(obj) -> bytes:
@@ -359,7 +448,7 @@ class _Worker:
                 if real is not None:
                     sys.modules["__main__"] = real
         child.close()
-        self.run: Run | None = None
+        self.run: _Execution | None = None
         self.threads = threads
         self.sent_cmd: str | None = None
         self.sent_at = 0.0
@@ -390,8 +479,8 @@ class Runner:
             raise InputError(f"Unknown runner backend {self.backend!r}: choose process or thread.")
         self.stale_seconds = stale_seconds
         self._lock = threading.RLock()
-        self._queue: list[Run] = []
-        self._running: list[Run] = []
+        self._queue: list[_Execution] = []
+        self._running: list[_Execution] = []
         self._ids = itertools.count(1)
         self._workers: list[_Worker] = []
         self._ctx = mp.get_context("spawn")
@@ -399,6 +488,9 @@ class Runner:
         self._closed = False
         self.crashes = 0
         self._rates: dict[str, float] = {}
+        self._inflight: dict[tuple, _Execution] = {}
+        self._results: collections.OrderedDict[tuple, list[bytes]] = collections.OrderedDict()
+        self.result_cache_size = int(os.environ.get("DLPLAY_RESULT_CACHE", 32))
         self._thread = threading.Thread(target=self._loop, name="dlplay-runner", daemon=True)
         self._thread.start()
 
@@ -407,16 +499,28 @@ class Runner:
         """Queue a job; InputError if this owner already has runs_per_session() runs running or queued."""
         with self._lock:
             if job.owner:
-                mine = [r for r in self._queue + self._running if r.job.owner == job.owner]
+                mine = [h for ex in self._queue + self._running for h in ex.handles if h.job.owner == job.owner]
                 if len(mine) >= runs_per_session():
                     raise InputError(f"You already have {len(mine)} runs training or waiting (in this or another "
                                      "tab); stop one first, so everyone in the room gets a turn.")
-            run = Run(self, job, next(self._ids))
-            self._queue.append(run)
+            key = _dedup_key(job)
+            ex = self._inflight.get(key) if key is not None else None
+            cached = self._results.get(key) if key is not None else None
+            if ex is None:
+                ex = _Execution(self, job, next(self._ids), key)
+                if cached is not None:          # computed before: replay it
+                    self._results.move_to_end(key)
+                    ex.log, ex.status, ex.replayed = list(cached), "done", True
+                else:
+                    self._queue.append(ex)
+                    if key is not None:
+                        self._inflight[key] = ex
+            run = Run(ex, next(self._ids))
+            ex.attach(run)
         self.wake()
         return run
 
-    def ahead(self, run: Run) -> int:
+    def ahead(self, run: "_Execution") -> int:
         with self._lock:
             return self._queue.index(run) + 1 if run in self._queue else 0
 
@@ -460,6 +564,8 @@ class Runner:
                 if r._control or now - r.seen > self.stale_seconds:
                     self._queue.remove(r)
                     r.status = "done"
+                    if r.key is not None:
+                        self._inflight.pop(r.key, None)
                     r._post({"type": "end", "reason": "left the queue", "error": "", "history": [],
                              "state": None, "last_eval": {}, "steps": 0, "seconds": 0.0})
             for r in self._running:                           # nobody polls it: its tab closed or left the page
@@ -485,8 +591,9 @@ class Runner:
             if w.conn in ready:
                 try:
                     while w.conn.poll():
-                        msg = pickle.loads(w.conn.recv_bytes())
-                        w.run._post(msg)
+                        raw = w.conn.recv_bytes()
+                        msg = pickle.loads(raw)
+                        w.run._post(msg, raw)
                         if msg["type"] == "end":
                             self._finish(w.run)
                             w.run, w.sent_cmd = None, None
@@ -496,7 +603,7 @@ class Runner:
             if w.run is not None and not w.proc.is_alive():
                 self._crashed(w)
 
-    def _start(self, run: Run) -> None:
+    def _start(self, run: _Execution) -> None:
         run.status = "running"
         self._running.append(run)
         threads = threads_per_run(len(self._running))
@@ -525,7 +632,7 @@ class Runner:
         if not ok:
             self._crashed(w)
 
-    def _thread_run(self, run: Run) -> None:
+    def _thread_run(self, run: _Execution) -> None:
         def control():
             set_threads(threads_per_run(self.busy))
             return run._control
@@ -534,13 +641,25 @@ class Runner:
             self._finish(run)
         self.wake()
 
-    def _finish(self, run: Run) -> None:
+    def _remember(self, ex: _Execution) -> None:
+        """A shared computation ended: later identical requests replay it (if it ran its whole step budget)."""
+        with self._lock:
+            if ex.key is None:
+                return
+            self._inflight.pop(ex.key, None)
+            end = ex.end or {}
+            if end.get("reason") in ("step budget reached", "finished") and not end.get("error"):
+                self._results[ex.key] = ex.log
+                while len(self._results) > self.result_cache_size:
+                    self._results.popitem(last=False)
+
+    def _finish(self, run: "_Execution") -> None:
         with self._lock:
             if run in self._running:
                 self._running.remove(run)
             run.status = "done"
-            end = run._inbox[-1] if run._inbox else None
-            if end and end.get("type") == "end" and end.get("seconds", 0) > 1 and run.job.resume is None:
+            end = run.end
+            if end and end.get("seconds", 0) > 1 and run.job.resume is None:
                 self._rates[_name(run.job.make_task)] = end["steps"] / end["seconds"]
 
     def _crashed(self, w: _Worker, forced: bool = False) -> None:

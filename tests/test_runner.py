@@ -74,7 +74,7 @@ def test_stop_ends_a_run_within_a_chunk_and_keeps_its_weights(proc_runner):
 def test_queue_reports_place_in_line_and_runs_in_order(proc_runner):
     a = proc_runner.submit(R.Job(classifier.make_task, CFG, seconds=1.0))
     b = proc_runner.submit(R.Job(classifier.make_task, CFG, steps=5))
-    c = proc_runner.submit(R.Job(classifier.make_task, CFG, steps=5))
+    c = proc_runner.submit(R.Job(classifier.make_task, CFG, seed=1, steps=5))   # not b's twin (that would share)
     _wait(a, until=lambda r, m: r.status == "running")
     assert (b.ahead, c.ahead) == (1, 2)
     for r in (a, b, c):
@@ -89,7 +89,7 @@ def test_a_killed_worker_ends_only_its_run_with_a_sentence_and_is_replaced(proc_
     os.kill(pid, signal.SIGKILL)
     end = _wait(run, timeout=20)[-1]
     assert end["reason"] == "crashed" and "killed" in end["error"]
-    after = _wait(proc_runner.submit(R.Job(classifier.make_task, CFG, steps=5)))[-1]
+    after = _wait(proc_runner.submit(R.Job(classifier.make_task, CFG, seed=11, steps=5)))[-1]   # not cached
     assert after["reason"] == "step budget reached"
     assert proc_runner.worker_pids() and pid not in proc_runner.worker_pids()
 
@@ -167,3 +167,27 @@ def test_same_seed_gives_the_same_model_when_sessions_build_at_once():
     with ThreadPoolExecutor(4) as pool:
         same = list(pool.map(build, range(100)))
     assert all(same)
+
+
+def test_identical_step_budget_runs_are_computed_once_and_each_gets_its_own_weights(proc_runner):
+    job = lambda owner: R.Job(classifier.make_task, CFG, seed=7, steps=40, record_every=10, owner=owner)  # noqa
+    a, b = proc_runner.submit(job("a")), proc_runner.submit(job("b"))     # b attaches to a's computation
+    assert b.shared and not a.shared and proc_runner.waiting + proc_runner.busy == 1
+    ea, eb = _wait(a)[-1], _wait(b)[-1]
+    assert ea["steps"] == eb["steps"] == 40
+    assert all(torch.equal(ea["state"]["model"][k], eb["state"]["model"][k]) for k in ea["state"]["model"])
+    assert ea["state"]["model"] is not eb["state"]["model"]                 # copies, not one shared object
+    c = proc_runner.submit(job("c"))                                        # finished before: replayed at once
+    assert c.shared and _wait(c, timeout=2)[-1]["steps"] == 40
+    d = proc_runner.submit(R.Job(classifier.make_task, CFG, seed=8, steps=40))   # another seed: computed anew
+    assert not d.shared
+    _wait(d)
+
+
+def test_stopping_a_shared_run_leaves_it_running_for_the_others(proc_runner):
+    job = R.Job(classifier.make_task, CFG, seed=9, steps=400, record_every=10)
+    a, b = proc_runner.submit(job), proc_runner.submit(job)
+    _wait(a, until=lambda r, m: any(x["type"] == "progress" for x in m))
+    b.stop()
+    assert _wait(b, timeout=2)[-1]["reason"] == "stopped"
+    assert _wait(a)[-1]["reason"] == "step budget reached"

@@ -146,7 +146,7 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
         if s["error"]:
             st.error(s["error"], icon=":material/error:")
         elif s["note"]:
-            st.info(s["note"], icon=":material/pause_circle:")
+            st.info(s["note"], icon=":material/info:")
 
         def draw():
             if tr is None:
@@ -182,6 +182,9 @@ def _start(s: dict, make_task, config, seed: int, budget: float, record_every: i
     else:
         s.update(error="", note="", budget=budget, start_seconds=tr.seconds, step_budget=step_budget,
                  start_steps=tr.steps)
+        if s["run"].shared:
+            s["note"] = ("Someone on this server asked for exactly this run (same settings, seed and steps): it is "
+                         "computed once and you get your own copy of the same model.")
 
 
 def _follow(s: dict, tr: Trainer, bar, draw) -> None:
