@@ -53,6 +53,9 @@ DEMOS = [
     Demo("Perception and style", "style.py", "Style transfer", ":material/palette:",
          "Style lives in the correlations (Gram matrices) of a CNN's feature maps, content in its deeper activations.",
          "Upload two pictures and watch one take the other's style; see why deep-feature distances beat pixel MSE."),
+    Demo("Beyond one modality and labels", "rewards.py", "Learning from rewards", ":material/sports_esports:",
+         "No labels, only rewards: Q-learning fills a table of move values by trial and error until acting greedily on it finds the goal.",
+         "Edit a grid world, watch Q-values and arrows fill in, step one update at a time, compare with value iteration, SARSA on the cliff, a DQN."),
 ]
 
 

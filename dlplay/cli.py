@@ -32,10 +32,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "embed": ("dlplay.embed", "project a dataset with PCA, t-SNE, UMAP, MDS, Isomap or LLE"),
     "style": ("dlplay.style", "neural style transfer of one picture onto another"),
     "corpus": ("dlplay.words", "write a built-in text corpus, tokenised"),
+    "train qlearning": ("dlplay.qlearning", "Q-learning, SARSA or a small DQN in a grid world (presets: cliff, ...)"),
 }
 
 # Modules that ship checkpoints re-created by `python -m dlplay pretrain`; each defines pretrain(out_dir) -> dict.
-PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words"]
+PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words",
+            "dlplay.qlearning"]
 
 
 def _module(name: str):
