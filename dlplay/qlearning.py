@@ -590,6 +590,18 @@ class Stepper:
         self.trainer = Trainer(self.task)
         self.history: deque[Transition] = deque(maxlen=keep)
 
+    @classmethod
+    def from_task(cls, task: QTask, keep: int = 12) -> "Stepper":
+        """Carry on by hand from a copy of a trained agent (the original is left as it is)."""
+        from .train import Trainer
+
+        self = cls.__new__(cls)
+        self.task = copy.deepcopy(task)
+        self.config = task.config
+        self.trainer = Trainer(self.task)
+        self.history = deque(maxlen=keep)
+        return self
+
     def moves(self, n: int = 1) -> None:
         for _ in range(max(1, min(int(n), 10000))):
             self.trainer.run(steps=1, evaluate=False)

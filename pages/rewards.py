@@ -23,9 +23,10 @@ page_header(
     try_list=[
         "Open the page: the shipped agent's table, four triangles per cell (green = a good move), and its greedy "
         "arrows. Press *Play the episode* under the grid to watch it walk from the start.",
-        "Press **Train** (2 s) and watch the triangles fill in from the goal backwards; the curves show the return "
-        "per episode rising and max |V - V*| falling to about zero.",
-        "*Step by step*: move one transition at a time and read the update with its numbers filled in.",
+        "Press **Train** (2 s): about 2,000 episodes; the curves show the return per episode rising and "
+        "max |V - V*| falling to about zero.",
+        "*Step by step*: move one transition at a time and read the update with its numbers filled in; then press "
+        "*50 episodes* a few times and watch the values spread backwards from the goal.",
         "Preset **Cliff walking**, then the *SARSA vs Q-learning* tab: SARSA learns the safe path, Q-learning the "
         "short one along the edge, and SARSA earns more while it still explores.",
         "Set epsilon to 0: the agent never explores and many cells stay wrong. Set gamma to 0.5: far cells barely "
@@ -140,12 +141,17 @@ with errors_shown():
     left, right = st.columns([3, 2])
     start_path = agent.start_path()
     with left:
-        st.plotly_chart(ql.q_figure(agent, path=start_path, animate=True,
+        which = "greedy path from the start"
+        if agent.last_path:
+            which = st.radio("Path drawn", ["greedy path from the start", "last training episode"], horizontal=True,
+                             key="rl:pathkind", help="The last training episode includes the exploration moves.")
+        path = start_path if which.startswith("greedy") else agent.last_path
+        st.plotly_chart(ql.q_figure(agent, path=path, animate=True,
                                     title=f"Q-values of {who}: four triangles per cell, arrow = greedy move"),
                         key="rl:q")
         st.caption("Each cell is split into four triangles, one per move (up, right, down, left), coloured by "
-                   "Q(s, move). Hover a triangle for its value and the exact Q*. The line is the greedy path from "
-                   "the start; *Play the episode* walks it.")
+                   f"Q(s, move). Hover a triangle for its value and the exact Q*. The line is the {which} "
+                   f"({len(path) - 1} moves); *Play the episode* walks it.")
     with right:
         if agent.returns:
             st.plotly_chart(ql.returns_figure({who: agent.returns}, title="Return per episode"), key="rl:returns")
@@ -163,6 +169,10 @@ with errors_shown():
         if ss.get("rl:stepper") is None or ss["rl:stepper"].config != cfg:
             ss["rl:stepper"] = ql.Stepper(cfg, seed=int(ss.get("rl:train:seed", 0)))
         stp = ss["rl:stepper"]
+        if trainer is not None and trainer.steps > 0 and st.button(
+                "Continue from a copy of your trained agent", key="rl:stepcopy",
+                help="The panel's agent is left as it is; this copy is moved by hand."):
+            ss["rl:stepper"] = stp = ql.Stepper.from_task(trainer.task)
         b = st.columns(5)
         if b[0].button("1 move", key="rl:step1", type="primary", width="stretch"):
             stp.moves(1)

@@ -178,3 +178,17 @@ def test_cli_trains_a_preset_and_saves(tmp_path, capsys):
     assert ql.load(out).config.algorithm == "sarsa"
     assert cli.main(["train", "qlearning", "--grid", "S#G", "--steps", "10"]) == 2
     assert "cannot be reached" in capsys.readouterr().err
+
+
+def test_stepper_moves_by_hand_and_copies_leave_the_original_alone():
+    stp = ql.Stepper(ql.QConfig(), seed=0)
+    stp.moves(3)
+    assert stp.trainer.steps == 3 and len(stp.history) == 3 and stp.history[-1] == stp.task.last
+    stp.episodes(2)
+    assert stp.task.episodes == 2
+    trained = ql.make_task(ql.QConfig(), 0)
+    Trainer(trained).run(steps=500)
+    q = trained.q.copy()
+    copy_ = ql.Stepper.from_task(trained)
+    copy_.episodes(5)
+    assert np.array_equal(trained.q, q) and not np.array_equal(copy_.task.q, q)
