@@ -33,11 +33,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "style": ("dlplay.style", "neural style transfer of one picture onto another"),
     "corpus": ("dlplay.words", "write a built-in text corpus, tokenised"),
     "train qlearning": ("dlplay.qlearning", "Q-learning, SARSA or a small DQN in a grid world (presets: cliff, ...)"),
+    "train multimodal": ("dlplay.multimodal", "image and text encoders in one space (contrastive), plus a captioner"),
 }
 
 # Modules that ship checkpoints re-created by `python -m dlplay pretrain`; each defines pretrain(out_dir) -> dict.
 PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words",
-            "dlplay.qlearning"]
+            "dlplay.qlearning", "dlplay.multimodal"]
 
 
 def _module(name: str):
