@@ -184,8 +184,10 @@ def test_stepper_moves_by_hand_and_copies_leave_the_original_alone():
     stp = ql.Stepper(ql.QConfig(), seed=0)
     stp.moves(3)
     assert stp.trainer.steps == 3 and len(stp.history) == 3 and stp.history[-1] == stp.task.last
+    done = stp.task.episodes
     stp.episodes(2)
-    assert stp.task.episodes == 2
+    assert stp.task.episodes == done + 2
+    assert stp.task.last.done or len(stp.task.last_path) - 1 == stp.config.max_episode_steps   # it stopped at an end
     trained = ql.make_task(ql.QConfig(), 0)
     Trainer(trained).run(steps=500)
     q = trained.q.copy()
