@@ -277,12 +277,8 @@ def make_task(config: MMConfig, seed: int = 0, device=None) -> MultimodalTask:
 @torch.no_grad()
 def encode_images(model: MultiModal, x: torch.Tensor, batch: int = 2048) -> torch.Tensor:
     """Unit vectors of images, on the CPU."""
-    dev = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    out = torch.cat([model.encode_image(x[i:i + batch].to(dev)).cpu() for i in range(0, len(x), batch)])
-    model.train(was)
-    return out
+    dev = next(model.parameters()).device    # no dropout or batch norm: train/eval mode makes no difference
+    return torch.cat([model.encode_image(x[i:i + batch].to(dev)).cpu() for i in range(0, len(x), batch)])
 
 
 @torch.no_grad()

@@ -155,9 +155,9 @@ with errors_shown():
     with right:
         if agent.returns:
             st.plotly_chart(ql.returns_figure({who: agent.returns}, title="Return per episode"), key="rl:returns")
-        st.dataframe(pd.DataFrame({"move": [f"({r + 1},{c + 1})" for r, c in map(agent.env.rc, start_path)]}).T,
-                     hide_index=True)
-        st.caption("The greedy path from the start, cell by cell (row, column).")
+        cells = " → ".join(f"({r + 1},{c + 1})" for r, c in map(agent.env.rc, start_path))
+        st.markdown(f"**Greedy path from the start** ({len(start_path) - 1} moves; cells as (row, column)): "
+                    f"{cells}")
 
     tabs = st.tabs(["Step by step", "The exact answer (value iteration)", "SARSA vs Q-learning on the cliff",
                     "From a table to a network (DQN)", "Downloads"])
