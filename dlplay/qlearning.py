@@ -159,10 +159,10 @@ class GridWorld:
         """For every cell, whether following argmax_a Q (intended moves, no slip) reaches a goal without a pit."""
         max_len = max_len or self.n + 1
         nxt = self.next[np.arange(self.n), q.argmax(1)]
-        pos = np.arange(self.n)
-        for _ in range(max_len):
-            pos = np.where(self.terminal[pos], pos, nxt[pos])
-        return self.goal[pos]
+        nxt[self.terminal] = np.flatnonzero(self.terminal)          # goals and pits keep the agent
+        for _ in range(int(np.ceil(np.log2(max_len + 1)))):        # pointer doubling: 2^k moves per squaring
+            nxt = nxt[nxt]
+        return self.goal[nxt]
 
     def greedy_path(self, q: np.ndarray, start: int, max_len: int | None = None) -> list[int]:
         """The cells visited from `start` following argmax_a Q until a goal, a pit, a loop or max_len moves."""
@@ -356,6 +356,7 @@ class QTask(Task):
         self._a: int | None = None
         self._t = 0
         self._ret = 0.0
+        self._m = None
         self._scores = self._score()
 
     @property
@@ -416,9 +417,12 @@ class QTask(Task):
             self.last_path = self.path
             self._s = None
             self._scores = self._score()
+            self._m = None
         else:
             self._s, self._a = s2, self.last.a2
-        return self._metrics()
+        if self._m is None:          # the metrics change once per episode: build them then, not every move
+            self._m = self._metrics()
+        return self._m
 
     # -- measuring -------------------------------------------------------------------------------------------
     def _score(self) -> dict[str, float]:
@@ -438,7 +442,7 @@ class QTask(Task):
     def evaluate(self):
         """max |V - V*| over the cells that can reach the goal, and the share of them from which the greedy
         policy reaches it; the mean return of the last 50 episodes."""
-        self._scores = self._score()
+        self._scores, self._m = self._score(), None
         return {k: v for k, v in self._metrics().items() if k in ("max_err", "reached", "return_avg", "episodes")}
 
     def state_dict(self):
@@ -451,6 +455,7 @@ class QTask(Task):
         self.rng.bit_generator.state = st["rng"]
         self._s, self._a, self._t, self._ret = st["s"], st["a"], st["t"], st["ret"]
         self.path, self.returns, self.lengths = list(st["path"]), list(st["returns"]), list(st["lengths"])
+        self._scores, self._m = self._score(), None
 
 
 class DQNTask(QTask):
@@ -532,11 +537,9 @@ class DQNTask(QTask):
         self._q_target = self._all(self.target)
         self._target_max = torch.as_tensor(self._q_target.max(1), dtype=torch.float32, device=self.device)
 
-    def _metrics(self):
-        m = super()._metrics()
-        if math.isfinite(self.loss):
-            m["loss"] = self.loss
-        return m
+    def step(self):
+        m = super().step()
+        return {**m, "loss": self.loss} if math.isfinite(self.loss) else m
 
     def state_dict(self):
         st = super().state_dict()

@@ -157,6 +157,15 @@ def test_dqn_learns_the_grid_on_other_seeds(seed):
     assert agent.max_err() < 0.1 and agent.reached()[0] == agent.reached()[1]
 
 
+def test_greedy_paths_for_all_cells_agree_with_walking_each_one():
+    for name in ("qlearning_cliff", "sarsa_cliff"):
+        ag = ql.load(checkpoints.shipped(name))
+        for q in (ag.q, np.zeros_like(ag.q), np.random.default_rng(0).normal(size=ag.q.shape)):
+            fast = ag.env.greedy_paths(q)
+            for s in np.flatnonzero(ag.env.live):
+                assert fast[s] == bool(ag.env.goal[ag.env.greedy_path(q, s)[-1]])
+
+
 def test_figures_and_downloads():
     agent = ql.load(checkpoints.shipped("qlearning_grid6"))
     fig = ql.q_figure(agent, path=agent.start_path(), animate=True)
