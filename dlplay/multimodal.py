@@ -491,7 +491,7 @@ def similarity_bars(items: list[tuple[str, float]], title: str) -> go.Figure:
     return fig
 
 
-# -- shipped models, pretrain, CLI --------------------------------------------------------------------------------------
+# -- shipped models, pretrain, CLI ------------------------------------------------------------------------------
 SHIPPED: dict[str, Shipped] = {
     "multimodal_digits": Shipped("multimodal_digits", "digits", MMConfig(), 600),
     "multimodal_shapes": Shipped("multimodal_shapes", "shapes", MMConfig(dataset="shapes"), 1000),

@@ -756,11 +756,11 @@ def q_figure(agent: Agent, title: str | None = None, path: list[int] | None = No
             k = len(fig.data) - 1
             fig.frames = [go.Frame(data=[go.Scatter(x=[px[i]], y=[py[i]])], traces=[k], name=str(i))
                           for i in range(len(path))]
+            play = dict(label="▶ Play the episode", method="animate",
+                        args=[None, dict(frame=dict(duration=250, redraw=False), transition=dict(duration=0),
+                                         fromcurrent=False)])
             fig.update_layout(updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.04, xanchor="left",
-                                                yanchor="top", buttons=[dict(
-                                                    label="▶ Play the episode", method="animate",
-                                                    args=[None, dict(frame=dict(duration=250, redraw=False),
-                                                                     transition=dict(duration=0), fromcurrent=False)])])])
+                                                yanchor="top", buttons=[play])])
     fig.update_layout(shapes=shapes, title=title, height=height or int(min(640, 70 * R + 90)),
                       margin=dict(l=10, r=10, t=40 if title else 10, b=40 if animate else 10),
                       plot_bgcolor="white")

@@ -84,8 +84,8 @@ with st.expander("The grid and its rewards", expanded=False):
                                   "(row, column), so neighbouring cells share what they learn.")
 
 try:
-    cfg = ql.QConfig(grid="/".join(grid_text.splitlines()), algorithm=algorithm, alpha=alpha, gamma=gamma, epsilon=epsilon,
-                     step_cost=step_cost, goal_reward=goal_reward, pit_reward=pit_reward, slip=slip,
+    cfg = ql.QConfig(grid="/".join(grid_text.splitlines()), algorithm=algorithm, alpha=alpha, gamma=gamma,
+                     epsilon=epsilon, step_cost=step_cost, goal_reward=goal_reward, pit_reward=pit_reward, slip=slip,
                      random_starts=random_starts, max_episode_steps=int(max_steps), hidden=int(hidden), lr=lr,
                      state_input=state_input).check()
 except InputError as e:
