@@ -106,6 +106,21 @@ def test_stop_and_resume_give_the_same_table():
     assert np.array_equal(a.q, b.q) and a.returns == b.returns
 
 
+@pytest.mark.parametrize("preset", list(ql.PRESETS))
+def test_every_preset_is_a_valid_grid_that_learns(preset):
+    cfg = ql.PRESETS[preset]
+    task = ql.make_task(cfg, 0)
+    before = ql.agent_of(task)
+    ql.train_episodes(task, 300 if cfg.slip == 0 else 1000)
+    after = ql.agent_of(task)
+    if cfg.slip == 0:
+        ok, total = after.reached()
+        assert ok > before.reached()[0] and ok >= 0.8 * total
+    else:   # with slips, following the arrows without slipping is no measure; the values are
+        assert after.max_err() < 0.5 * before.max_err()
+        assert after.policy_agreement()[0] >= 0.7 * after.policy_agreement()[1]
+
+
 @pytest.mark.parametrize("bad, words", [
     (dict(grid="S.#./..#G./..##"), "row lengths"),
     (dict(grid="S.#../..#G#/..###"), "cannot be reached"),            # a wall between start and goal
