@@ -105,7 +105,8 @@ def live(trainer):
 
 
 trainer = training_panel(
-    "rl:train", ql.make_task, config=cfg, seconds=15.0 if cfg.algorithm == "dqn" else 2.0, max_seconds=60.0, live=live, record_every=50,
+    "rl:train", ql.make_task, config=cfg, seconds=15.0 if cfg.algorithm == "dqn" else 2.0, max_seconds=60.0,
+    live=live, record_every=50,
     panels={"return per episode (mean of last 50)": ["return_avg"], "max |V - V*| over the cells": ["max_err"],
             "share of cells the greedy policy gets to the goal": ["reached"]})
 
