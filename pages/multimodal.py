@@ -61,6 +61,11 @@ lr = c[3].select_slider("Learning rate", [3e-4, 1e-3, 2e-3, 5e-3, 1e-2], 2e-3, k
 caption_weight = c[4].select_slider("Caption loss weight", [0.0, 0.5, 1.0, 2.0], 1.0, key="mm:capw",
                                     help="0 trains no captioner. It reads the image vector detached, so it never "
                                          "changes the shared space.")
+if dataset == "shapes":
+    st.caption("Shape phrases name three factors: the shape (arrow, triangle, bar), its size (small: scale below "
+               f"{mm.SIZE_SPLIT}) and its direction (up: turned more than 30° anticlockwise, down: more than 30° "
+               "clockwise, else right; for a bar, its tilt). Training phrases sometimes leave a factor out "
+               "('arrow pointing up', 'large bar').")
 cfg = mm.MMConfig(dataset=dataset, dim=dim, temperature=temperature, lr=lr, caption_weight=caption_weight)
 ds = _data(dataset)
 f_test = mm.factors_of(ds, "test")
