@@ -58,6 +58,12 @@ DEMOS = [
          "and padding, and deeper layers see larger parts of the input.",
          "Build a network and read each layer's shape, parameters and receptive field; train it on the digits; "
          "step one filter across an input; pool, unpool and transpose; see what an ImageNet network's layers respond to."),
+    Demo("Beyond one modality and labels", "rewards.py", "Learning from rewards", ":material/sports_esports:",
+         "No labels, only rewards: Q-learning fills a table of move values by trial and error until acting greedily on it finds the goal.",
+         "Edit a grid world, watch Q-values and arrows fill in, step one update at a time, compare with value iteration, SARSA on the cliff, a DQN."),
+    Demo("Beyond one modality and labels", "multimodal.py", "Images and words in one space", ":material/join_inner:",
+         "An image encoder and a text encoder trained with a contrastive loss put pictures and the phrases that describe them side by side.",
+         "Type a phrase to get images, tag an image with phrases, add and subtract across modalities, read the captions."),
 ]
 
 

@@ -25,7 +25,7 @@ MAX_CHECKPOINT_BYTES = 50 * 2**20
 ALLOWED_BUILDERS = frozenset({
     "dlplay.classifier:build_model", "dlplay.autoencoders:build_model", "dlplay.vae:build_model",
     "dlplay.gan:build_gan2d", "dlplay.gan:build_dcgan", "dlplay.words:build_vectors",
-    "dlplay.convolution:build_model",
+    "dlplay.convolution:build_model", "dlplay.qlearning:build_model", "dlplay.multimodal:build_model",
 })
 FORMAT = "dlplay-checkpoint-1"
 

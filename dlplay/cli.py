@@ -34,11 +34,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("dlplay.words", "write a built-in text corpus, tokenised"),
     "train cnn": ("dlplay.convolution", "a convolutional network written as a stack, on the digits"),
     "cnn": ("dlplay.convolution", "`cnn shapes STACK --input 32x32x3`: each layer's shape, parameters, receptive field"),
+    "train qlearning": ("dlplay.qlearning", "Q-learning, SARSA or a small DQN in a grid world (presets: cliff, ...)"),
+    "train multimodal": ("dlplay.multimodal", "image and text encoders in one space (contrastive), plus a captioner"),
 }
 
 # Modules that ship checkpoints re-created by `python -m dlplay pretrain`; each defines pretrain(out_dir) -> dict.
 PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words",
-            "dlplay.convolution"]
+            "dlplay.convolution", "dlplay.qlearning", "dlplay.multimodal"]
 
 
 def _module(name: str):

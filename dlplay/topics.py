@@ -131,6 +131,8 @@ TOPICS = [
     "dlplay.words",
     "dlplay.style",
     "dlplay.convolution",
+    "dlplay.qlearning",
+    "dlplay.multimodal",
 ]
 
 
