@@ -597,6 +597,7 @@ class Runner:
                         if msg["type"] == "end":
                             self._finish(w.run)
                             w.run, w.sent_cmd = None, None
+                            self._recycle_if_big(w)
                             break
                 except (EOFError, OSError):
                     pass
@@ -686,6 +687,19 @@ class Runner:
                        "error": f"The training run stopped: {why}. Your last live weights are kept; try a "
                                 "smaller model or batch, or press Train again."})
             self._finish(run)
+
+    def _recycle_if_big(self, w: _Worker) -> None:
+        """A worker that grew past $DLPLAY_WORKER_MAX_MB (default 2,000) during a run is replaced, which gives the
+        memory a large run used back to the machine (Python and PyTorch keep freed memory in their own pools)."""
+        try:
+            import psutil
+            rss = psutil.Process(w.proc.pid).memory_info().rss / 2**20
+        except Exception:  # noqa: BLE001
+            return
+        if rss > float(os.environ.get("DLPLAY_WORKER_MAX_MB", 2000)):
+            with self._lock:
+                self._workers.remove(w)
+            threading.Thread(target=w.close, daemon=True).start()
 
     def _balance_threads(self) -> None:
         n = threads_per_run(len(self._running))

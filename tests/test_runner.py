@@ -191,3 +191,24 @@ def test_stopping_a_shared_run_leaves_it_running_for_the_others(proc_runner):
     b.stop()
     assert _wait(b, timeout=2)[-1]["reason"] == "stopped"
     assert _wait(a)[-1]["reason"] == "step budget reached"
+
+
+def test_a_worker_that_grew_too_big_is_replaced_after_its_run(monkeypatch):
+    import psutil
+
+    monkeypatch.setenv("DLPLAY_WORKER_MAX_MB", "1")      # every worker is "too big": recycled after each run
+    r = R.Runner(capacity=1, backend="process")
+    try:
+        run = r.submit(R.Job(classifier.make_task, CFG, seed=21, steps=300))
+        _wait(run, until=lambda run, m: bool(r.worker_pids()))
+        (pid,) = r.worker_pids()
+        _wait(run)
+        assert pid not in r.worker_pids()
+        t0 = time.monotonic()
+        while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE \
+                and time.monotonic() - t0 < 15:
+            time.sleep(0.2)
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        assert _wait(r.submit(R.Job(classifier.make_task, CFG, seed=22, steps=3)))[-1]["steps"] == 3   # a new one
+    finally:
+        r.close()
