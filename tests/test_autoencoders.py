@@ -156,18 +156,19 @@ def test_linear_autoencoder_finds_pca_subspace(seed, digits):
     task = ae.make_task(C(variant="linear"), seed, device="cpu")
     pca = ae.PCABaseline(digits, 8)
     assert ae.subspace_angle(task.model, pca) > 60  # untrained: far from it
-    Trainer(task).run(steps=2000)
-    assert ae.subspace_angle(task.model, pca) < 10
+    Trainer(task).run(steps=500)
+    assert ae.subspace_angle(task.model, pca) > 10  # the caption's "a short run is still turning"
+    Trainer(task).run(steps=1500)
+    assert ae.subspace_angle(task.model, pca) < 2  # 2,000 steps in all: "under 1°" on seeds 0-2 as measured
     assert task.evaluate()["test_mse"] < 1.02 * pca.test_mse(digits.x_test)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_linear_autoencoder_a_few_degrees_after_4000_steps(seed, digits):
+@pytest.mark.parametrize("seed", [0, 1])
+def test_tied_linear_autoencoder_finds_it_with_half_the_parameters(seed, digits):
     pca = ae.PCABaseline(digits, 8)
-    for tied in (False, True):
-        task = _trained(4000, seed, variant="linear", tied=tied)
-        assert ae.subspace_angle(task.model, pca) < (2 if tied else 5), tied
+    task = _trained(2000, seed, variant="linear", tied=True)
+    assert ae.subspace_angle(task.model, pca) < 2
+    assert ae.parameter_count(task.model) < 0.55 * ae.parameter_count(ae.build_model("linear", code_size=8))
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -192,7 +193,7 @@ def test_redundant_code_survives_knockouts(seed, digits):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_l1_on_the_weights_gives_exact_zeros(seed, digits):
-    off, on = (_trained(1500, seed, variant="deep", weight_l1=mu) for mu in (0.0, 0.3))
+    off, on = (_trained(1500, seed, variant="deep", weight_l1=mu) for mu in (0.0, 0.1))
     assert ae.weight_zero_fraction(off.model) < 0.01
     assert ae.weight_zero_fraction(on.model) > 0.3
     assert on.evaluate()["test_mse"] < 1.3 * off.evaluate()["test_mse"]
@@ -207,15 +208,17 @@ def test_perceptual_loss_makes_recognisable_reconstructions(seed, digits):
 
 
 def test_search_by_code_and_by_pixels_as_the_page_says(digits):
-    """The page's search caption: pixels agree with labels a little more on clean queries; the code (8x smaller)
-    wins on a distorted query kind. Checked on the shipped model and on fresh deep models of seeds 1 and 2."""
+    """The page's search caption (issue 30): all the pixels agree with the labels at least as often as the code for
+    every kind of query; at the code's memory the code beats the same number of best pixels by far. Checked on the
+    shipped model and on fresh deep models of seeds 1 and 2."""
     models = [ae.load(checkpoints.shipped("autoencoder_digits"))[0]]
-    models += [_trained(2000, s, variant="deep").model for s in (1, 2)]
+    models += [_trained(1500, s, variant="deep").model for s in (1, 2)]
     for m in models:
         t = ae.search_table(m, digits)
-        assert t["clean"]["pixel"] >= t["clean"]["code"] - 0.02
-        assert t["masked"]["code"] > t["masked"]["pixel"]
-        assert t["clean"]["pixel_bytes"] == 8 * t["clean"]["code_bytes"]
+        for kind, row in t.items():
+            assert row["pixel"] >= row["code"] - 0.01, (kind, row)
+            assert row["code"] > row["pixel_k"] + 0.05, (kind, row)
+        assert t["clean"]["code"] > 0.85 and t["clean"]["pixel_bytes"] == 8 * t["clean"]["code_bytes"]
 
 
 # -- the shipped models --------------------------------------------------------------------------------------------

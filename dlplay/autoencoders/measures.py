@@ -244,21 +244,30 @@ def search(model: Autoencoder, data: ImageData, query_index: int, k: int = 8, ki
             "code_same": int((data.y_train[by_code] == y).sum()), "pixel_same": int((data.y_train[by_pixel] == y).sum())}
 
 
-def search_agreement(model: Autoencoder, data: ImageData, k: int = 8, kind: str = "clean") -> dict[str, float]:
-    """Over every test query (distorted as `kind` says): the share of its k nearest training images, by code and
-    by pixels, that have the query's label; and the bytes stored per training image by each index."""
-    y = data.y_test.view(-1, 1)
-    q = distort(data.x_test, kind)
-    code = nearest(encode(model, q), train_codes(model, data), k)
-    pix = nearest(q, data.x_train, k)
-    return {"code": (data.y_train[code] == y).float().mean().item(),
-            "pixel": (data.y_train[pix] == y).float().mean().item(),
-            "code_bytes": 4 * model.code_size, "pixel_bytes": 4 * data.n_pixels}
+def search_agreement(model: Autoencoder, data: ImageData, k: int = 8, kind: str = "clean",
+                     pca: "PCABaseline | None" = None, max_queries: int = 2000) -> dict[str, float]:
+    """Over the test queries (distorted as `kind` says; at most max_queries): the share of each query's k nearest
+    training images that have its label, for four indexes:
+    code: the model's K-number codes; pixel: all D pixels (D/K times the code's memory); pixel_k: only the K
+    pixels that vary most over the training set (the code's memory, in pixels); pca_k: PCA with K components (the
+    code's memory, linear). Also the bytes per image of the code and pixel indexes."""
+    y = data.y_test[:max_queries].view(-1, 1)
+    q = distort(data.x_test[:max_queries], kind)
+    K = model.code_size
+    pca = pca if pca is not None and pca.k == K else PCABaseline(data, K)
+    top = data.x_train.flatten(1).var(0).argsort(descending=True)[:K]
+    share = lambda idx: (data.y_train[idx] == y).float().mean().item()  # noqa: E731
+    return {"code": share(nearest(encode(model, q), train_codes(model, data), k)),
+            "pixel": share(nearest(q, data.x_train, k)),
+            "pixel_k": share(nearest(q.flatten(1)[:, top], data.x_train.flatten(1)[:, top], k)),
+            "pca_k": share(nearest(torch.as_tensor(pca.encode(q)), torch.as_tensor(pca.encode(data.x_train)), k)),
+            "code_bytes": 4 * K, "pixel_bytes": 4 * data.n_pixels}
 
 
-def search_table(model: Autoencoder, data: ImageData, k: int = 8) -> dict[str, dict[str, float]]:
+def search_table(model: Autoencoder, data: ImageData, k: int = 8, pca: "PCABaseline | None" = None
+                 ) -> dict[str, dict[str, float]]:
     """search_agreement for every kind of query."""
-    return {kind: search_agreement(model, data, k, kind) for kind in QUERY_KINDS}
+    return {kind: search_agreement(model, data, k, kind, pca) for kind in QUERY_KINDS}
 
 
 def identity_error(model: Autoencoder, data: ImageData, level: float = 0.1) -> float:
