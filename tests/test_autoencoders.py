@@ -150,7 +150,11 @@ def test_bad_search_is_an_input_error(digits):
 
 
 # -- lessons on freshly trained models -----------------------------------------------------------------------------
-@pytest.mark.parametrize("seed", [0, 1, 2])
+SEEDS = [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)]
+OTHER_SEED = [0, pytest.param(1, marks=pytest.mark.slow)]   # seed 0 in the quick run, seed 1 with -m slow
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_linear_autoencoder_finds_pca_subspace(seed, digits):
     """The page's default linear run (K = 8, its defaults) reaches a small angle in the steps the caption says."""
     task = ae.make_task(C(variant="linear"), seed, device="cpu")
@@ -163,7 +167,7 @@ def test_linear_autoencoder_finds_pca_subspace(seed, digits):
     assert task.evaluate()["test_mse"] < 1.02 * pca.test_mse(digits.x_test)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", OTHER_SEED)
 def test_tied_linear_autoencoder_finds_it_with_half_the_parameters(seed, digits):
     pca = ae.PCABaseline(digits, 8)
     task = _trained(2000, seed, variant="linear", tied=True)
@@ -171,7 +175,7 @@ def test_tied_linear_autoencoder_finds_it_with_half_the_parameters(seed, digits)
     assert ae.parameter_count(task.model) < 0.55 * ae.parameter_count(ae.build_model("linear", code_size=8))
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", OTHER_SEED)
 def test_l1_penalty_raises_code_sparsity_on_the_same_relu_network(seed, digits):
     """Same ReLU-code network, same seed and steps, lambda = 0 versus the default: the penalty itself adds many
     exact zeros (issue 18: a comparison against the linear-code deep AE measured the ReLU, not the penalty)."""
@@ -182,7 +186,7 @@ def test_l1_penalty_raises_code_sparsity_on_the_same_relu_network(seed, digits):
     assert on["active_per_image"] < 0.7 * off["active_per_image"]
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", OTHER_SEED)
 def test_redundant_code_survives_knockouts(seed, digits):
     """Code dropout in training: zeroing a quarter of the code raises the error far less than for the plain AE."""
     plain, red = (_trained(1500, seed, variant=v, code_size=16).model for v in ("deep", "redundant"))
@@ -191,7 +195,7 @@ def test_redundant_code_survives_knockouts(seed, digits):
     assert rise["redundant"] < 1.5 and rise["plain"] > 2.5, rise
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", OTHER_SEED)
 def test_l1_on_the_weights_gives_exact_zeros(seed, digits):
     off, on = (_trained(1500, seed, variant="deep", weight_l1=mu) for mu in (0.0, 0.1))
     assert ae.weight_zero_fraction(off.model) < 0.01
@@ -207,17 +211,22 @@ def test_perceptual_loss_makes_recognisable_reconstructions(seed, digits):
     assert ae.recognition_rate(per, digits) > ae.recognition_rate(pix, digits) + 0.05
 
 
-def test_search_by_code_and_by_pixels_as_the_page_says(digits):
+@pytest.mark.parametrize("fresh_seeds", [(), pytest.param((1, 2), marks=pytest.mark.slow)])
+def test_search_by_code_and_by_pixels_as_the_page_says(fresh_seeds, digits):
     """The page's search caption (issue 30): all the pixels agree with the labels at least as often as the code for
-    every kind of query; at the code's memory the code beats the same number of best pixels by far. Checked on the
-    shipped model and on fresh deep models of seeds 1 and 2."""
+    every kind of query; at the code's memory the code beats the same number of best pixels on every kind (by a lot
+    on clean and shifted queries), beats PCA's as many numbers on clean and shifted queries, and loses to PCA on
+    noisy ones. Checked on the shipped model and on fresh deep models of seeds 1 and 2."""
     models = [ae.load(checkpoints.shipped("autoencoder_digits"))[0]]
-    models += [_trained(1500, s, variant="deep").model for s in (1, 2)]
+    models += [_trained(1500, s, variant="deep").model for s in fresh_seeds]
     for m in models:
         t = ae.search_table(m, digits)
         for kind, row in t.items():
             assert row["pixel"] >= row["code"] - 0.01, (kind, row)
-            assert row["code"] > row["pixel_k"] + 0.05, (kind, row)
+            assert row["code"] > row["pixel_k"], (kind, row)
+        for kind in ("clean", "shifted"):
+            assert t[kind]["code"] > t[kind]["pixel_k"] + 0.1 and t[kind]["code"] > t[kind]["pca_k"], t[kind]
+        assert t["noisy"]["pca_k"] > t["noisy"]["code"] + 0.1
         assert t["clean"]["code"] > 0.85 and t["clean"]["pixel_bytes"] == 8 * t["clean"]["code_bytes"]
 
 
@@ -313,13 +322,28 @@ def test_checkpoint_round_trip_and_cli(tmp_path):
     model, cfg, extra = ae.load(out)
     assert cfg["variant"] == "denoising" and ae.settings(extra).noise == "gaussian"
     assert model.decode(model.encode(torch.rand(2, 1, 8, 8))).shape == (2, 1, 8, 8)
-    r = _cli("--variant", "linear", "--tied", "--weight-l1", "0.3", "--steps", "20", "--json")
-    assert r.returncode == 0, r.stderr
-    summary = json.loads(r.stdout.strip().splitlines()[-1])
-    assert summary["tied"] is True and summary["weight_l1"] == 0.3
-    for k in ("subspace_angle_deg", "weight_zero_fraction", "parameters", "mse_vs_pca"):
-        assert isinstance(summary[k], (int, float)), k
-    r = _cli("--variant", "redundant", "--steps", "5", "--json")
-    assert r.returncode == 0 and "mse_quarter_knocked_out" in json.loads(r.stdout.strip().splitlines()[-1])
     r = _cli("--code-size", "0", "--steps", "1")
     assert r.returncode == 2 and "code size" in r.stderr
+
+
+def _cli_here(capsys, *args):
+    from dlplay import cli
+
+    rc = cli.main(["train", "autoencoder", *args])
+    out = capsys.readouterr()
+    return rc, out
+
+
+def test_cli_options_of_the_new_variants(capsys):
+    rc, out = _cli_here(capsys, "--variant", "linear", "--tied", "--weight-l1", "0.3", "--steps", "20", "--json")
+    assert rc == 0, out.err
+    summary = json.loads(out.out.strip().splitlines()[-1])
+    assert summary["tied"] is True and summary["weight_l1"] == 0.3 and summary["steps"] == 20
+    for k in ("subspace_angle_deg", "weight_zero_fraction", "parameters", "mse_vs_pca"):
+        assert isinstance(summary[k], (int, float)), k
+    rc, out = _cli_here(capsys, "--variant", "redundant", "--steps", "5", "--json")
+    assert rc == 0 and "mse_quarter_knocked_out" in json.loads(out.out.strip().splitlines()[-1])
+    rc, out = _cli_here(capsys, "--code-size", "2", "--loss", "perceptual", "--steps", "5", "--json")
+    assert rc == 0 and 0 <= json.loads(out.out.strip().splitlines()[-1])["recognised"] <= 1
+    rc, out = _cli_here(capsys, "--variant", "conv", "--tied", "--steps", "1")
+    assert rc == 2 and "Tied weights" in out.err

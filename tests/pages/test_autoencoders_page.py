@@ -42,7 +42,7 @@ def test_every_variant_opens_on_its_shipped_model(root):
         assert any("shipped" in i.value for i in at.info), variant
         if variant == "sparse":   # the penalty's effect, against the same ReLU network without it
             assert any("lambda = 0" in str(p.proto.spec) for p in at.get("plotly_chart"))
-            assert float(_metric(at, "Code numbers exactly 0").rstrip("%")) > 60
+            assert float(_metric(at, "Code numbers exactly 0").rstrip("%")) > 40   # lambda = 0: under 1%
         if variant == "linear":
             assert float(_metric(at, "Largest angle").rstrip("°")) < 5
         if variant == "redundant":
