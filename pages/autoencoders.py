@@ -330,9 +330,14 @@ with errors_shown():
                              delta=f"{rep['dead_units'] - rep0['dead_units']:+.0f}" if rep0 else None,
                              delta_color="off")
                 st.plotly_chart(ae.code_histogram(hist), key="ae:hist")
-                st.caption("Both networks have the same ReLU code, so some zeros come from the ReLU alone (the "
-                           "lambda = 0 bars); the difference is the penalty's. Part of it is per image (fewer "
-                           "numbers used for each digit), part is units the penalty switched off altogether.")
+                used = K - rep["dead_units"]
+                st.caption("Both networks have the same ReLU code, so any zeros of the lambda = 0 network come from "
+                           "the ReLU alone; the difference is the penalty's. Read the numbers together: of the "
+                           f"{K} units this model uses {used:.0f}, and each image switches on "
+                           f"{rep['active_per_image']:.1f} of those ({rep['active_per_image'] / max(used, 1):.0%}). "
+                           "So the zeros come from whole units the penalty retired (in effect a shorter code) "
+                           "and from units an image leaves off; at lambda = 0.01 on digits it is mostly the first. "
+                           "A smaller lambda retires fewer units.")
             elif variant == "redundant":
                 kk = st.slider("Code numbers knocked out (set to 0) at test time", 0, K, K // 4, key="ae:knock")
                 curves = {f"{who} (dropout {run.weight:g})": ae.knockout_curve(model, ds, range(0, K // 2 + 1))}
@@ -350,7 +355,7 @@ with errors_shown():
                 st.plotly_chart(ae.knockout_figure(curves, K), key="ae:knockfig")
                 st.caption("Each point: test MSE with that many code numbers (random ones, the same draws for both "
                            "models) set to 0. Dropout on the code during training makes the numbers cover for one "
-                           "another, at a small cost in full-code error.")
+                           "another; the price is a higher error with the full code (compare the curves at 0).")
             elif variant == "denoising":
                 level = st.slider("Noise level to test with", 0.0, 0.9, float(run.weight), 0.05, key="ae:dn_level")
                 noisy = ae.noisy_test(ds, run.noise, level)
