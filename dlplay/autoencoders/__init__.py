@@ -27,7 +27,7 @@ import sys
 from .. import checkpoints, topics
 from ..topics import Shipped
 from .figures import code_histogram, code_map, factor_plot, knockout_figure, weight_histogram
-from .measures import (QUERY_KINDS, PCABaseline, decode, distort, encode, evaluate, factor_recovery, first_filters,
+from .measures import (QUERY_KINDS, PCABaseline, decode, decode_code_only, distort, encode, evaluate, factor_recovery, first_filters,
                        identity_error, interpolate, jacobian_norm, knn_accuracy, knockout_curve, knockout_mse, mse,
                        nearest, noisy_test, parameter_count, psnr, reconstruct, recognition_rate, search,
                        search_agreement, search_table, showcase, sparsity_report, subspace_angle, train_codes,
@@ -54,6 +54,7 @@ SHIPPED: dict[str, Shipped] = {s.name: s for s in [
     Shipped("autoencoder_overcomplete_digits", "digits", C(variant="overcomplete", code_size=128), 3000),
     Shipped("autoencoder_contractive_digits", "digits", C(variant="contractive", code_size=8), 1500),
     Shipped("autoencoder_conv_digits", "digits", C(variant="conv", code_size=8), 3000),
+    Shipped("autoencoder_conv_pool_digits", "digits", C(variant="conv_pool", code_size=8), 3000),
     # twins: the same network and budget with one thing changed
     Shipped("autoencoder_sparse0_digits", "digits", C(variant="sparse", code_size=16, weight=0.0), 4000),
     Shipped("autoencoder_deep16_digits", "digits", C(variant="deep", code_size=16), 4000),

@@ -38,7 +38,15 @@ def decode(model: Autoencoder, z) -> torch.Tensor:
 
 
 @torch.no_grad()
-def reconstruct(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
+def reconstruct(model: Autoencoder, x: torch.Tensor, batch: int = 2048) -> torch.Tensor:
+    """g(f(x)) for many images, on the CPU (a max-pooling model unpools through each image's own switches)."""
+    model.eval()
+    return torch.cat([model(x[i:i + batch].to(_dev(model))).cpu().clamp(0, 1) for i in range(0, len(x), batch)])
+
+
+@torch.no_grad()
+def decode_code_only(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
+    """Decode the images' codes alone: for a max-pooling model, without the encoder's switches."""
     return decode(model, encode(model, x))
 
 
@@ -128,7 +136,9 @@ def recognition_rate(model: Autoencoder, data: ImageData, judge=None) -> float:
 def evaluate(model: Autoencoder, data: ImageData, config: AutoencoderConfig) -> dict[str, float]:
     """Held-out numbers: test MSE, code sparsity, weight zeros and, where they apply, PSNRs and the Jacobian norm."""
     z = encode(model, data.x_test)
-    out = {"test_mse": mse(decode(model, z), data.x_test), "code_sparsity": code_sparsity(z)}
+    out = {"test_mse": mse(reconstruct(model, data.x_test), data.x_test), "code_sparsity": code_sparsity(z)}
+    if config.variant == "conv_pool":
+        out["test_mse_without_switches"] = mse(decode(model, z), data.x_test)
     if config.variant == "sparse":
         out.update(sparsity_report(z))
     if config.weight_l1 > 0:

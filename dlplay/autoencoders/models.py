@@ -53,6 +53,11 @@ VARIANTS: dict[str, Variant] = {
                            "Penalises how much the code moves when the input moves a little (the Jacobian norm)."),
     "conv": Variant("Convolutional", 8, blurb="Convolutions and stride-2 downsampling in the encoder, transposed "
                                               "convolutions ('deconvolution') in the decoder."),
+    "conv_pool": Variant("Convolutional, max-pooling + unpooling", 8,
+                         blurb="Convolutions with 2x2 max-pooling in the encoder; the decoder unpools, putting each "
+                               "value back where its maximum was (the 'switches' the encoder remembered), then "
+                               "convolves. Decoding a code alone has no switches: each value goes to its window's "
+                               "top-left corner."),
 }
 TIED_VARIANTS = ("linear", "deep")   # where the decoder can be the encoder transposed
 
@@ -112,6 +117,18 @@ class Autoencoder(nn.Module):
                 nn.ConvTranspose2d(ch[1], ch[0], 4, 2, 1), nn.ReLU(),   # "deconvolution": upsample x2
                 nn.ConvTranspose2d(ch[0], c, 4, 2, 1),
                 nn.Upsample(size=(h, w)) if (h4 * 4, w4 * 4) != (h, w) else nn.Identity(), nn.Sigmoid())
+        elif variant == "conv_pool":
+            ch = (16, 32)
+            self._sizes = [(h, w), (h // 2, w // 2)]        # the sizes before each pooling (unpooling restores them)
+            h4, w4 = h // 4, w // 4
+            self.encoder = nn.Sequential(
+                nn.Conv2d(c, ch[0], 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2, return_indices=True),
+                nn.Conv2d(ch[0], ch[1], 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2, return_indices=True),
+                nn.Flatten(), nn.Linear(ch[1] * h4 * w4, code_size))
+            self.decoder = nn.Sequential(
+                nn.Linear(code_size, ch[1] * h4 * w4), nn.ReLU(), nn.Unflatten(1, (ch[1], h4, w4)),
+                nn.MaxUnpool2d(2), nn.Conv2d(ch[1], ch[0], 3, 1, 1), nn.ReLU(),
+                nn.MaxUnpool2d(2), nn.Conv2d(ch[0], c, 3, 1, 1), nn.Sigmoid())
         else:  # deep, sparse, denoising, redundant, contractive: D - h1 - h2 - K - h2 - h1 - D
             hidden = [int(n) for n in hidden]
             self.encoder = nn.Sequential(nn.Flatten(), *_mlp([d, *hidden, code_size]),
@@ -127,14 +144,47 @@ class Autoencoder(nn.Module):
             else:
                 self.decoder = nn.Sequential(*_mlp([code_size, *hidden[::-1], d]), nn.Sigmoid())
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
+    def encode_full(self, x: torch.Tensor) -> tuple[torch.Tensor, list | None]:
+        """(code, switches): the max-pooling encoder also returns where each maximum was (else None)."""
+        if self.variant != "conv_pool":
+            return self.encoder(x), None
+        switches, h = [], x
+        for layer in self.encoder:
+            h = layer(h)
+            if isinstance(layer, nn.MaxPool2d):
+                h, idx = h
+                switches.append(idx)
+        return h, switches
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z).view(len(z), *self.image_shape)
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encode_full(x)[0]
+
+    def decode(self, z: torch.Tensor, switches: list | None = None) -> torch.Tensor:
+        if self.variant != "conv_pool":
+            return self.decoder(z).view(len(z), *self.image_shape)
+        h, pending = z, list(switches) if switches is not None else None
+        sizes = list(self._sizes)
+        for layer in self.decoder:
+            if isinstance(layer, nn.MaxUnpool2d):
+                size = sizes.pop()
+                idx = pending.pop() if pending is not None else _corner_switches(h, size)
+                h = layer(h, idx, output_size=size)
+            else:
+                h = layer(h)
+        return h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
+        """The reconstruction g(f(x)); with max-pooling, unpooled through this image's own switches."""
+        return self.decode(*self.encode_full(x))
+
+
+def _corner_switches(h: torch.Tensor, size) -> torch.Tensor:
+    """Unpooling indices with no encoder to ask: every value goes to the top-left pixel of its 2x2 window."""
+    n, c, hh, ww = h.shape
+    rows = torch.arange(hh, device=h.device).view(-1, 1) * 2
+    cols = torch.arange(ww, device=h.device).view(1, -1) * 2
+    flat = rows * size[1] + cols                                   # index into the (size) output plane
+    return flat.expand(n, c, hh, ww).contiguous()
 
 
 def build_model(variant: str = "deep", image_shape=(1, 8, 8), code_size: int = 8, hidden=(128, 64),

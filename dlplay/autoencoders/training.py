@@ -29,7 +29,8 @@ from .models import MAX_CODE, MAX_HIDDEN, TIED_VARIANTS, VARIANTS, Autoencoder, 
 
 NOISE_KINDS = ("gaussian", "dropout")
 LOSSES = ("pixel", "perceptual")
-VariantName = Literal["deep", "linear", "sparse", "denoising", "redundant", "overcomplete", "contractive", "conv"]
+VariantName = Literal["deep", "linear", "sparse", "denoising", "redundant", "overcomplete", "contractive", "conv",
+                      "conv_pool"]
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,9 @@ def loss_terms(model: Autoencoder, x: torch.Tensor, variant: str, weight: float 
     """The variant's training loss on a batch x: {'loss': total, 'mse': reconstruction part, 'penalty': rest}.
     With `features` (a frozen network phi) the reconstruction part is 1/H ||phi(x) - phi(x_hat)||^2 instead."""
     x_in = corrupt(x, noise, weight, generator) if variant == "denoising" else x
-    z = model.encode(x_in)
+    z, switches = model.encode_full(x_in)                   # switches: max-pooling positions (conv_pool only)
     z_dec = drop_code(z, weight, generator) if variant == "redundant" and model.training else z
-    x_hat = model.decode(z_dec)
+    x_hat = model.decode(z_dec, switches)
     if features is not None:
         rec = F.mse_loss(features(x_hat), features(x))       # the perceptual loss: compare in feature space
     else:

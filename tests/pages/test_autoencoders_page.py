@@ -36,7 +36,7 @@ def test_page_opens_on_shipped_model_and_slider_moves_the_image(root):
 
 def test_every_variant_opens_on_its_shipped_model(root):
     at = AppTest.from_file(str(root / PAGE), default_timeout=180).run()
-    for variant in ("linear", "sparse", "denoising", "redundant", "overcomplete", "contractive", "conv"):
+    for variant in ("linear", "sparse", "denoising", "redundant", "overcomplete", "contractive", "conv", "conv_pool"):
         at.selectbox(key="ae:variant").select(variant).run()
         assert not at.exception and not at.error, variant
         assert any("shipped" in i.value for i in at.info), variant
