@@ -96,8 +96,16 @@ def pretrain(out_dir=None, names=None) -> dict:
 def cli_args(command, parser) -> None:
     topics.add_config_args(parser, AutoencoderConfig)
     topics.add_budget_args(parser)
-    for action in parser._actions:       # `--tied` alone means true (also accepts --tied false)
-        if action.dest == "tied":
+    helps = {"code_size": "code length K (default: the variant's)", "lr": "Adam's step (default: the variant's)",
+             "batch_size": "minibatch size (default: the variant's)",
+             "weight": "the variant's knob: L1 on the code (sparse), noise level (denoising), code dropout "
+                       "(redundant), contraction weight (contractive); default: the variant's",
+             "weight_l1": "L1 on the first layer's weights, applied by soft thresholding (default 0: off)",
+             "tied": "decoder = encoder transposed (linear, deep); `--tied` alone means true"}
+    for action in parser._actions:
+        if action.dest in helps:
+            action.help = helps[action.dest]
+        if action.dest == "tied":        # `--tied` alone means true (also accepts --tied false)
             action.nargs, action.const = "?", True
     parser.set_defaults(**{f: None for f in ("code_size", "weight", "lr", "batch_size")})
 
