@@ -37,7 +37,7 @@ DEMOS = [
          "Browse digits, generated shapes with known factors and 2-D toy sets; train a classifier live."),
     Demo("Autoencoders", "autoencoders.py", "Autoencoder Lab", ":material/compress:",
          "Squeeze images through a narrow code and rebuild them: linear autoencoders find PCA's subspace, deep ones beat it.",
-         "Compare with PCA, try sparse, denoising, overcomplete, contractive and convolutional variants, morph and search by code."),
+         "Compare with PCA, try sparse, denoising, redundant, overcomplete, contractive and convolutional variants, tied weights and a perceptual loss, morph and search by code."),
     Demo("Autoencoders", "vae.py", "VAE and latent space", ":material/blur_on:",
          "A variational autoencoder adds noise to the code and a prior over it, so every point of the latent space decodes to something plausible.",
          "Walk the 2-D latent manifold, sample from the prior, compare sampling from an AE and a VAE, tune beta."),
