@@ -53,6 +53,9 @@ DEMOS = [
     Demo("Perception and style", "style.py", "Style transfer", ":material/palette:",
          "Style lives in the correlations (Gram matrices) of a CNN's feature maps, content in its deeper activations.",
          "Upload two pictures and watch one take the other's style; see why deep-feature distances beat pixel MSE."),
+    Demo("Before end-to-end", "pretraining.py", "Before end-to-end", ":material/stacks:",
+         "Deep nets were first trained layer by layer: stack shallow autoencoders or RBMs on unlabelled images, then fine-tune with a few labels.",
+         "Plot accuracy against labels per class for pre-trained, random and frozen features; watch an RBM's Gibbs chains turn noise into digits; unroll a deep belief net."),
 ]
 
 

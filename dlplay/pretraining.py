@@ -157,8 +157,9 @@ def free_energies(rbm: RBM, data: ImageData) -> tuple[np.ndarray, np.ndarray]:
 @torch.no_grad()
 def gibbs_chain(rbm: RBM, n: int = 16, steps: int = 1000, generator: torch.Generator | None = None,
                 snapshots: int = 20, start: torch.Tensor | None = None) -> tuple[list[int], torch.Tensor]:
-    """Run n Gibbs chains v -> h -> v from uniform noise (or from `start`); returns the snapshot steps and the
-    mean-field images p(v | h) at those steps, shaped (len(steps), n, C, H, W), on the CPU."""
+    """Run n Gibbs chains v -> h -> v from binary noise (or from `start`); returns the snapshot steps and the
+    images at those steps, shaped (len(steps), n, C, H, W), on the CPU: at step 0 the starting vectors, after
+    that the pixel probabilities p(v | h) of the step (smoother to look at than the binary sample)."""
     if not 1 <= n <= 256:
         raise InputError(f"number of chains = {n} is out of range: it must be between 1 and 256.")
     if not 1 <= steps <= 20000:
@@ -168,7 +169,7 @@ def gibbs_chain(rbm: RBM, n: int = 16, steps: int = 1000, generator: torch.Gener
     d = rbm.W.shape[0]
     v = bernoulli(torch.full((n, d), 0.5, device=dev), g) if start is None else start.flatten(1).to(dev).float()
     at = sorted({0, *np.unique(np.geomspace(1, steps, max(2, snapshots - 1)).round().astype(int)).tolist()})
-    out, mean = [], rbm.p_v(rbm.p_h(v))
+    out, mean = [], v                       # frame 0: the starting noise itself
     for t in range(steps + 1):
         if t in at:
             out.append(mean.cpu().view(n, *rbm.image_shape))

@@ -185,8 +185,8 @@ with tab_rbm:
                          "with probability above 0.5 (it also knows a 'not a digit' class).")
         st.subheader(f"Gibbs chains of {who}, started from noise")
         st.plotly_chart(pt.chain_figure(steps, frames), key="pt:rbm:chain")
-        st.caption("16 chains v → h → v → ...; each frame shows the pixel probabilities p(v | h) at that Gibbs step "
-                   "(the step numbers are spaced on a log scale).")
+        st.caption("16 chains v → h → v → ... started from random pixels (step 0); each later frame shows the pixel "
+                   "probabilities p(v | h) at that Gibbs step (the step numbers are spaced on a log scale).")
         cc = st.columns(2)
         with cc[0]:
             st.subheader("Filters: the weights into each hidden unit")
