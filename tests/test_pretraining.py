@@ -98,11 +98,21 @@ def test_rbm_stop_and_resume_is_exact_and_seeded():
 
 def test_stack_pretraining_beats_random_init_with_five_labels():
     """The page's claim on a fresh run with a fast budget: 3 seeds, mean gap of 5 points or more."""
-    task = pt.run_to_end(pt.StackConfig(labels_per_class=5, pretrain_steps=300, finetune_steps=200, seeds=3), 0)
+    task = pt.run_to_end(pt.StackConfig(labels_per_class=5, pretrain_steps=200, finetune_steps=150, seeds=3), 0)
     ev = task.evaluate()
     assert ev["seeds_done"] == 3 and len(task.results) == 3
     assert ev["pretrained"] - ev["random_init"] >= 0.05, ev
     assert ev["pretrained_std"] > 0                 # the seeds differ (own labels, own initialisation)
+
+
+@pytest.mark.slow
+def test_stack_claims_hold_on_other_seeds_and_relu_shrinks_the_gap():
+    """The page's claims at the shipped budget on seeds nobody tuned for (3, 4, 5): sigmoid, 5 labels per class,
+    pre-trained at least 5 points above random; with ReLU units the gap is smaller than with sigmoid units."""
+    sig = pt.run_to_end(pt.StackConfig(), 3).evaluate()
+    relu = pt.run_to_end(pt.StackConfig(activation="relu"), 3).evaluate()
+    assert sig["pretrained"] - sig["random_init"] >= 0.05, sig
+    assert relu["pretrained"] - relu["random_init"] < sig["pretrained"] - sig["random_init"], (relu, sig)
 
 
 def test_stack_comparison_isolates_the_initialisation():
@@ -169,7 +179,9 @@ def test_shipped_files_are_small_and_hold_the_claims():
     _, _, st = pt.load("pretrain_stack_digits")
     curve = st["curve"]
     assert set(curve) == {"1", "5", "10", "50"}
-    assert curve["5"]["pretrained"] - curve["5"]["random_init"] >= 0.05 and curve["5"]["seeds_done"] >= 3
+    gap = {n: curve[n]["pretrained"] - curve[n]["random_init"] for n in curve}
+    assert gap["5"] >= 0.05 and curve["5"]["seeds_done"] >= 3
+    assert gap["50"] < gap["5"]                     # the page: with more labels the gap shrinks
     model, _, dx = pt.load("dbn_digits")
     assert set(model.keys()) == set(pt.DBN_METHODS) and dx["seeds_done"] >= 2
 
