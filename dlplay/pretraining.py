@@ -454,7 +454,8 @@ def labelled_subset(data: ImageData, per_class: int, generator: torch.Generator)
     return torch.cat(out)
 
 
-def _summary(results: list[dict[str, float]], methods) -> dict[str, float]:
+def summarise(results: list[dict[str, float]], methods) -> dict[str, float]:
+    """Per method over the completed seeds: the mean and (as `<method>_std`) the sample standard deviation."""
     out = {}
     for m in methods:
         vals = np.array([r[m] for r in results])
@@ -564,7 +565,7 @@ class StackTask(PlanTask):
         return acc
 
     def evaluate(self):
-        return {**_summary(self.results, STACK_METHODS), "labels_per_class": float(self.cfg.labels_per_class)}
+        return {**summarise(self.results, STACK_METHODS), "labels_per_class": float(self.cfg.labels_per_class)}
 
 
 DBN_METHODS = ("dbn", "random_init")
@@ -654,7 +655,7 @@ class DBNTask(PlanTask):
         return {m: F.mse_loss(self.model[m](self.x_test), self.x_test).item() for m in DBN_METHODS}
 
     def evaluate(self):
-        return _summary(self.results, DBN_METHODS)
+        return summarise(self.results, DBN_METHODS)
 
 
 def make_task(config: PretrainingConfig, seed: int = 0, device=None) -> Task:

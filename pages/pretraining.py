@@ -23,7 +23,10 @@ page_header(
         "labels per class (3 seeds each). Press *Train* to re-run a point live; change the labels and press again.",
         "Switch the activation to **relu** and train at 5 labels: the gap to random initialisation almost closes. "
         "Pre-training mattered most when deep sigmoid networks were hard to train from scratch.",
-        "At **50** labels per class the gap shrinks: with enough labels, end-to-end training catches up.",
+        "At **50** labels per class the gap shrinks; raise the fine-tuning steps and it shrinks further: with "
+        "enough labels, end-to-end training catches up.",
+        "Watch the **linear probe**: with 1 or 5 labels per class the frozen features do about as well as "
+        "fine-tuning everything; with 10 and 50, fine-tuning pulls ahead.",
         "*The RBM*: drag the Gibbs step slider under the chains (or press Play) and watch noise turn into digits.",
         "Train an RBM with **k = 1** and then **k = 10**: compare the reconstruction error and the chains.",
         "The free-energy histogram: real test digits sit far below the same digits with their pixels shuffled.",
@@ -111,7 +114,7 @@ with tab_stack:
         mine = st.session_state.setdefault("pt:stack:points", {})
         arch = (sizes, activation, pre_steps, ft_steps)
         if trainer is not None and trainer.task.results:
-            mine.setdefault(arch, {})[int(labels)] = pt._summary(trainer.task.results, pt.STACK_METHODS)
+            mine.setdefault(arch, {})[int(labels)] = pt.summarise(trainer.task.results, pt.STACK_METHODS)
         shipped_curve = {int(k): v for k, v in ship_extra["curve"].items()}
         same_as_shipped = (list(sizes) == list(ship_cfg["sizes"]) and activation == ship_cfg["activation"]
                            and (pre_steps, ft_steps) == (ship_cfg["pretrain_steps"], ship_cfg["finetune_steps"]))
@@ -119,10 +122,12 @@ with tab_stack:
         points.update(mine.get(arch, {}))
         yours = sorted(mine.get(arch, {}))
         if points:
-            who = (f"your runs at {', '.join(map(str, yours))} labels per class" if yours else "") + \
-                  (" and the shipped runs" if same_as_shipped and len(points) > len(yours) else "")
+            parts = [f"your runs at {', '.join(map(str, yours))} labels per class"] if yours else []
+            if same_as_shipped and len(points) > len(yours):
+                parts.append("the shipped runs")
+            who = " and ".join(parts)
             st.plotly_chart(pt.accuracy_figure(points), key="pt:stack:curve")
-            st.caption(f"Points: {who.strip(' and') or 'shipped runs'}. Each point is the mean test accuracy over "
+            st.caption(f"Points: {who}. Each point is the mean test accuracy over "
                        "seeds (error bar: one standard deviation); every seed draws its own labelled digits and "
                        "initialisation, shared by the three networks.")
             at = points.get(int(labels))
@@ -226,7 +231,7 @@ with tab_dbn:
                                   panels={"RBM reconstruction error": ["rbm_recon_error"],
                                           "autoencoder MSE (training batch)": ["dbn_loss", "random_init_loss"]})
         if dtrainer is not None and dtrainer.task.results:
-            summary, model, who = pt._summary(dtrainer.task.results, pt.DBN_METHODS), dtrainer.task.model, "your run"
+            summary, model, who = pt.summarise(dtrainer.task.results, pt.DBN_METHODS), dtrainer.task.model, "your run"
             pca = pt.pca_mse(DS, dsizes[-1])
         else:
             summary, model, who = dextra, dnet, "the shipped run"
