@@ -24,6 +24,10 @@ probabilities of the one below), then unrolled into an autoencoder (the encoder 
 fine-tuned end to end on the reconstruction error; seed 002's 784-1000-500-250-30 recipe, scaled to 8x8 digits.
 `DBNConfig` compares it with the same autoencoder from random initialisation at the same total number of steps.
 
+**Reusing another network's weights** (today's pre-training): `BackboneConfig` puts the project's offline ImageNet
+network (EfficientNet-Lite0) on upsampled digits, frozen (a linear head on its features) against fine-tuned (its top
+block learns too), same labels, same start, same steps.
+
     from dlplay import pretraining as pt
     task = pt.make_task(pt.RBMConfig(hidden=64, k=1), seed=0)
     Trainer(task).run(steps=2000)
@@ -51,7 +55,7 @@ from .errors import InputError
 from .topics import Config, Shipped
 from .train import Batches, ModelTask, Task, Trainer
 
-TITLE = "Before end-to-end: pre-training, the RBM and the deep belief net"
+TITLE = "Before end-to-end: pre-training, the RBM, the deep belief net and reusing an ImageNet network"
 BUILDER = "dlplay.pretraining:build_model"
 DATASETS = ("digits",)
 MAX_WIDTH = 1024            # widest layer a user may ask for (the page's inputs mirror it)
@@ -363,6 +367,8 @@ def build_model(kind: str = "rbm", **kw) -> nn.Module:
             raise InputError(f"Unknown activation {kw.get('activation')!r}: choose sigmoid or relu.")
         return Compared({m: StackNet(int(kw["n_in"]), sizes, kw.get("activation", "sigmoid"),
                                      int(kw.get("n_classes", 10))) for m in STACK_METHODS})
+    if kind == "backbone_heads":
+        return Compared({m: nn.Linear(1280, int(kw.get("n_classes", 10))) for m in BACKBONE_METHODS})
     if kind == "dbn":
         return Compared({m: DeepAE(int(kw["n_in"]), sizes, tuple(kw.get("image_shape", (1, 8, 8))))
                          for m in DBN_METHODS})
@@ -658,10 +664,146 @@ class DBNTask(PlanTask):
         return summarise(self.results, DBN_METHODS)
 
 
+# -- reusing another network's weights: a frozen ImageNet backbone against a fine-tuned one -------------------------
+BACKBONE_METHODS = ("frozen", "fine_tuned")
+BACKBONE_NAMES = {"frozen": "ImageNet features frozen (only a linear head learns)",
+                  "fine_tuned": "top blocks fine-tuned with the head"}
+SPLIT_LAYER = "stage6"      # below it the backbone stays frozen in both; above it (stage 7, head conv) fine-tuning learns
+
+
+@dataclass(frozen=True)
+class BackboneConfig(PretrainingConfig):
+    labels_per_class: int = 5
+    finetune_steps: int = 100                    # Adam steps, the same for both
+    seeds: int = 3
+    lr: float = 1e-3
+
+    def check(self):
+        super().check()
+        self.in_range("labels_per_class", 1, MAX_LABELS_PER_CLASS, "Labels per class")
+        self.in_range("finetune_steps", 1, 5000, "Fine-tuning steps")
+        self.in_range("seeds", 1, 10, "Number of seeds")
+        self.in_range("lr", 1e-5, 0.1, "Learning rate")
+        return self
+
+
+_TEST_MAPS: dict = {}
+
+
+@torch.no_grad()
+def backbone_maps(x: torch.Tensor, device) -> torch.Tensor:
+    """EfficientNet-Lite0's SPLIT_LAYER feature maps of digits x (grey repeated to RGB, upsampled to 64 px as
+    backbones.image_features does): the frozen lower part, the same in both runs."""
+    from . import backbones
+
+    net = backbones.load_efficientnet_lite0(device)
+    size = backbones.feature_size(*x.shape[-2:])
+    out = []
+    for i in range(0, len(x), 128):
+        b = backbones._as_rgb(x[i:i + 128]).to(device)
+        b = F.interpolate(b, size=size, mode="bilinear", align_corners=False)
+        out.append(net.features((b - backbones.MEAN) / backbones.STD, [SPLIT_LAYER])[SPLIT_LAYER].float())
+    return torch.cat(out).contiguous()
+
+
+def test_maps(data: ImageData, device) -> torch.Tensor:
+    """backbone_maps of the test digits, computed once per process and device (read-only, shared)."""
+    key = (data.name, str(device))
+    if key not in _TEST_MAPS:
+        _TEST_MAPS[key] = backbone_maps(data.x_test, device)
+    return _TEST_MAPS[key]
+
+
+class BackboneTop(nn.Module):
+    """The part of EfficientNet-Lite0 above SPLIT_LAYER (stage 7 and the 1280-channel head conv, batch norm
+    folded in), average pooling, and a new linear head for the digits."""
+
+    def __init__(self, n_classes: int = 10, pretrained: bool = True):
+        super().__init__()
+        from . import backbones
+
+        net = backbones.load_efficientnet_lite0("cpu") if pretrained else backbones.EfficientNetLite0().fuse_batchnorm()
+        first = net.stage_ends[int(SPLIT_LAYER[-1]) - 1] + 1
+        self.blocks = copy.deepcopy(nn.Sequential(*net._blocks[first:]))
+        self.conv_head = copy.deepcopy(net._conv_head)
+        for p in self.parameters():
+            p.requires_grad_(True)
+        self.head = nn.Linear(1280, n_classes)
+
+    def features(self, maps: torch.Tensor) -> torch.Tensor:
+        return F.relu6(self.conv_head(self.blocks(maps))).mean((2, 3))
+
+    def forward(self, maps):
+        return self.head(self.features(maps))
+
+
+class BackboneTask(PlanTask):
+    """Seed 001's "reuse another network's weights": the offline ImageNet network's features of upsampled digits,
+    frozen (a linear head on the pooled 1280 features) against fine-tuned (its top blocks learn too), with the same
+    labels, the same new head to start from, and the same number of Adam steps; repeated over seeds."""
+
+    def __init__(self, config: BackboneConfig, seed: int = 0, device=None):
+        self.cfg, self.seed = config, int(seed)
+        self.data = _data(config.dataset)
+        self.device = get_device(device)
+        self.generator = seed_everything(seed)
+        self.maps_test = test_maps(self.data, self.device)
+        self.y_test = self.data.y_test.to(self.device)
+        self.model_config = {"kind": "backbone_heads", "n_classes": len(self.data.class_names)}
+        self.model = build_model(**self.model_config).to(self.device)
+        self.results: list[dict[str, float]] = []
+        self.steps_per_seed = config.finetune_steps
+
+    def _plan(self):
+        cfg = self.cfg
+        top0 = BackboneTop(len(self.data.class_names)).to(self.device)
+        with torch.no_grad():
+            feats_test = top0.features(self.maps_test)     # the frozen network's pooled features
+        for r in itertools.count():
+            s = self.seed + r
+            g = torch.Generator().manual_seed(s)
+            torch.manual_seed(s)
+            labelled = labelled_subset(self.data, cfg.labels_per_class, g).to(self.device)
+            yl = self.data.y_train.to(self.device)[labelled]
+            maps = backbone_maps(self.data.x_train[labelled.cpu()], self.device)   # only the labelled digits
+            with torch.no_grad():
+                feats = top0.features(maps)
+            tuned = copy.deepcopy(top0)
+            with torch.no_grad():
+                nn.init.normal_(tuned.head.weight, 0, 0.01)
+                nn.init.zeros_(tuned.head.bias)
+            self.model = Compared({"frozen": copy.deepcopy(tuned.head), "fine_tuned": tuned.head})
+            self.tuned = tuned
+            opt_f = torch.optim.Adam(self.model["frozen"].parameters(), lr=cfg.lr)
+            opt_t = torch.optim.Adam(tuned.parameters(), lr=cfg.lr)
+            self.phase = f"seed {s}: training both on {len(yl)} labelled digits"
+            for i in range(cfg.finetune_steps):
+                loss_f = F.cross_entropy(self.model["frozen"](feats), yl)
+                opt_f.zero_grad(set_to_none=True)
+                loss_f.backward()
+                opt_f.step()
+                loss_t = F.cross_entropy(tuned(maps), yl)
+                opt_t.zero_grad(set_to_none=True)
+                loss_t.backward()
+                opt_t.step()
+                self.done_steps += 1
+                if i == cfg.finetune_steps - 1:
+                    with torch.no_grad():
+                        acc = lambda logits: (logits.argmax(1) == self.y_test).float().mean().item()  # noqa: E731
+                        self.results.append({"frozen": acc(self.model["frozen"](feats_test)),
+                                             "fine_tuned": acc(tuned(self.maps_test))})
+                yield {"frozen_loss": loss_f, "fine_tuned_loss": loss_t}
+
+    def evaluate(self):
+        return {**summarise(self.results, BACKBONE_METHODS), "labels_per_class": float(self.cfg.labels_per_class)}
+
+
 def make_task(config: PretrainingConfig, seed: int = 0, device=None) -> Task:
-    """A fresh task for any of this topic's configs: RBMConfig, StackConfig or DBNConfig (checked first)."""
+    """A fresh task for any of this topic's configs: RBMConfig, StackConfig, DBNConfig or BackboneConfig (checked
+    first)."""
     config.check()
-    for cls, task in ((RBMConfig, RBMTask), (StackConfig, StackTask), (DBNConfig, DBNTask)):
+    for cls, task in ((RBMConfig, RBMTask), (StackConfig, StackTask), (DBNConfig, DBNTask),
+                      (BackboneConfig, BackboneTask)):
         if isinstance(config, cls):
             return task(config, seed, device)
     raise InputError(f"{type(config).__name__} is not a configuration of the pre-training page.")
@@ -685,6 +827,22 @@ def accuracy_figure(points: dict[int, dict[str, float]], title: str | None = Non
     fig.update_layout(title=title, height=380, xaxis=dict(title="labelled images per class", type="log",
                       tickvals=xs), yaxis=dict(title="test accuracy (360 digits)", tickformat=".0%"),
                       margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    return fig
+
+
+def backbone_figure(points: dict[int, dict[str, float]]):
+    """Grouped bars: test accuracy of the frozen and the fine-tuned backbone per label count (std as error bar)."""
+    import plotly.graph_objects as go
+
+    xs = sorted(points)
+    fig = go.Figure([go.Bar(name=BACKBONE_NAMES[m], x=[f"{x} labels per class" for x in xs],
+                            y=[points[x][m] for x in xs], text=[f"{points[x][m]:.1%}" for x in xs],
+                            textposition="outside",
+                            error_y=dict(type="data", array=[points[x].get(f"{m}_std", 0) for x in xs], visible=True))
+                     for m in BACKBONE_METHODS])
+    fig.update_layout(barmode="group", height=340, yaxis=dict(title="test accuracy (360 digits)", tickformat=".0%",
+                      range=[0, 1.08]), margin=dict(l=10, r=10, t=10, b=10),
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
     return fig
 
@@ -745,7 +903,9 @@ SHIPPED: dict[str, Shipped] = {
     "rbm_digits": Shipped("rbm_digits", "digits", RBMConfig(), 4000),
     "pretrain_stack_digits": Shipped("pretrain_stack_digits", "digits", StackConfig(), 0),
     "dbn_digits": Shipped("dbn_digits", "digits", DBNConfig(), 0),
+    "backbone_digits": Shipped("backbone_digits", "digits", BackboneConfig(), 0),
 }
+BACKBONE_LABELS = (5, 50)
 
 
 def run_to_end(config: PretrainingConfig, seed: int = 0, device=None) -> PlanTask:
@@ -788,6 +948,12 @@ def pretrain(out_dir=None, names=None) -> dict:
             ship = task
         elif isinstance(sh.config, StackConfig):
             tasks = label_curve(sh.config, seed=sh.seed, device="cpu")
+            curve = {str(n): t.evaluate() for n, t in tasks.items()}
+            ev = curve[str(sh.config.labels_per_class)]
+            extra = {"config": sh.config.as_dict(), "curve": curve}
+            ship = tasks[sh.config.labels_per_class]
+        elif isinstance(sh.config, BackboneConfig):   # only the two new heads are stored; the curve is the point
+            tasks = {n: run_to_end(sh.config.replace(labels_per_class=n), sh.seed, "cpu") for n in BACKBONE_LABELS}
             curve = {str(n): t.evaluate() for n, t in tasks.items()}
             ev = curve[str(sh.config.labels_per_class)]
             extra = {"config": sh.config.as_dict(), "curve": curve}

@@ -31,6 +31,8 @@ page_header(
         "Train an RBM with **k = 1** and then **k = 10**: compare the reconstruction error and the chains.",
         "The free-energy histogram: real test digits sit far below the same digits with their pixels shuffled.",
         "*Deep belief net*: the RBM-initialised autoencoder against the same one from random weights, equal steps.",
+        "*Reusing an ImageNet network*: its frozen features against fine-tuning its top block, at 5 and 50 labels "
+        "per class (seed 001's 'reuse another network's weights').",
     ])
 device_badge()
 DS = data.load("digits")
@@ -75,7 +77,8 @@ def _plan_status(trainer):
                 f"seeds done" + (" (extra seeds tighten the spread)" if done > task.cfg.seeds else ""))
 
 
-tab_stack, tab_rbm, tab_dbn = st.tabs(["1. Greedy layer-wise pre-training", "2. The RBM", "3. Deep belief net"])
+tab_stack, tab_rbm, tab_dbn, tab_bb = st.tabs(["1. Greedy layer-wise pre-training", "2. The RBM",
+                                               "3. Deep belief net", "4. Reusing an ImageNet network"])
 
 # -- 1. greedy layer-wise pre-training ------------------------------------------------------------------------------
 with tab_stack:
@@ -250,3 +253,37 @@ with tab_dbn:
         rows = [x] + [pt.reconstruct(model[mth], x) for mth in pt.DBN_METHODS]
         image_grid(torch.cat(rows), key="pt:dbn:rec", ncols=12, download_name="dbn_reconstructions.png",
                    caption=f"Rows: test digits; {who}: RBM-initialised autoencoder; randomly initialised one.")
+
+# -- 4. reusing another network's weights ---------------------------------------------------------------------------
+with tab_bb:
+    st.markdown(
+        "Today's pre-training is someone else's network: EfficientNet-Lite0, trained on ImageNet photos, sees the "
+        "digits upsampled to 64x64. **Frozen**: its pooled 1,280 features stay fixed and only a new linear head "
+        "learns from the labels. **Fine-tuned**: its top block and head convolution learn too. Both start from "
+        "the same new head, see the same labelled digits and take the same number of Adam steps.")
+    bextra = _shipped("backbone_digits")[2]
+    bcurve = {int(k): v for k, v in bextra["curve"].items()}
+    c = st.columns(2)
+    blabels = int(c[0].select_slider("Labelled images per class", pt.LABEL_CHOICES, 5, key="pt:bb:labels"))
+    bsteps = int(c[1].select_slider("Adam steps (each of the two)", [30, 100, 300], bextra["config"]["finetune_steps"],
+                                    key="pt:bb:steps"))
+    bcfg = pt.BackboneConfig(labels_per_class=blabels, finetune_steps=bsteps)
+    if _checked(bcfg):
+        btrainer = training_panel("pt:bb", pt.make_task, config=bcfg, seconds=30.0, max_seconds=120.0,
+                                  record_every=5, live=_plan_status,
+                                  panels={"cross-entropy on the labels": ["frozen_loss", "fine_tuned_loss"]})
+        bmine = st.session_state.setdefault("pt:bb:points", {})
+        if btrainer is not None and btrainer.task.results:
+            bmine.setdefault(bsteps, {})[blabels] = pt.summarise(btrainer.task.results, pt.BACKBONE_METHODS)
+        rows = dict(bcurve) if bsteps == bextra["config"]["finetune_steps"] else {}
+        rows.update(bmine.get(bsteps, {}))
+        if rows:
+            st.plotly_chart(pt.backbone_figure(rows), key="pt:bb:fig")
+            st.caption(("Your runs and the shipped ones" if bmine.get(bsteps) else "The shipped runs") +
+                       ": mean test accuracy on the 360 test digits over seeds; error bar: one standard deviation.")
+            for n in sorted(rows):
+                r = rows[n]
+                st.markdown(f"- **{n} labels per class** ({int(r['seeds_done'])} seeds): frozen {_pct(r['frozen'])} "
+                            f"± {r['frozen_std']:.1%}, fine-tuned {_pct(r['fine_tuned'])} ± {r['fine_tuned_std']:.1%}")
+        else:
+            st.info("No runs with these settings yet: press *Train*.", icon=":material/info:")

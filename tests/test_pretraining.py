@@ -152,12 +152,28 @@ def test_dbn_unrolls_the_rbms_and_matches_update_counts():
     assert set(ev) >= {"dbn", "random_init", "dbn_std", "seeds_done"} and 0 < ev["dbn"] < 0.2
 
 
+@pytest.mark.slow
+def test_backbone_frozen_against_fine_tuned_shares_the_start():
+    """Both start from the same new head on the same labels; only the fine-tuned one changes the ImageNet blocks."""
+    task = pt.make_task(pt.BackboneConfig(labels_per_class=1, finetune_steps=3, seeds=1), 0)
+    task.step()
+    ref = pt.BackboneTop()
+    Trainer(task).run(steps=task.total_steps - 1)
+    assert task.finished and set(task.results[0]) == {"frozen", "fine_tuned"}
+    moved = [not torch.equal(a, b) for a, b in zip(task.tuned.blocks.parameters(), ref.blocks.parameters())]
+    assert any(moved)
+    frozen_net = pt.BackboneTop()          # the shared frozen network was not touched by fine-tuning
+    assert all(torch.equal(a, b) for a, b in zip(frozen_net.blocks.parameters(), ref.blocks.parameters()))
+    assert 0 <= task.evaluate()["frozen"] <= 1
+
+
 @pytest.mark.parametrize("bad", [
     pt.StackConfig(sizes=(128, 5000, 32)), pt.StackConfig(sizes=(0, 8)), pt.StackConfig(sizes=()),
     pt.StackConfig(sizes=(8, 8, 8, 8, 8)), pt.StackConfig(sizes=(8.5, 4)), pt.StackConfig(labels_per_class=0),
     pt.StackConfig(labels_per_class=500), pt.StackConfig(activation="tanh"), pt.RBMConfig(k=0),
     pt.RBMConfig(k=100), pt.RBMConfig(hidden=100000), pt.RBMConfig(lr=float("nan")), pt.DBNConfig(sizes=(2048,)),
-    pt.DBNConfig(k=26), pt.RBMConfig(dataset="cifar"),
+    pt.DBNConfig(k=26), pt.RBMConfig(dataset="cifar"), pt.BackboneConfig(labels_per_class=0),
+    pt.BackboneConfig(finetune_steps=10**6),
 ])
 def test_bad_settings_are_sentences_before_training(bad):
     with pytest.raises(InputError) as e:
@@ -184,6 +200,8 @@ def test_shipped_files_are_small_and_hold_the_claims():
     assert gap["50"] < gap["5"]                     # the page: with more labels the gap shrinks
     model, _, dx = pt.load("dbn_digits")
     assert set(model.keys()) == set(pt.DBN_METHODS) and dx["seeds_done"] >= 2
+    _, _, bx = pt.load("backbone_digits")
+    assert set(bx["curve"]) == {"5", "50"} and all(r["seeds_done"] >= 3 for r in bx["curve"].values())
 
 
 def test_checkpoint_of_a_user_run_round_trips(tmp_path):

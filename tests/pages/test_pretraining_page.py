@@ -1,4 +1,4 @@
-"""The Before end-to-end page in AppTest: it opens on the shipped curve, RBM and DBN; a short RBM training replaces
+"""The Before end-to-end page in AppTest: it opens on the shipped curve, RBM, DBN and backbone runs; a short RBM training replaces
 the shipped RBM; a short stack run adds the user's own point; a bad layer size is bounded by the backend's limit."""
 
 from streamlit.testing.v1 import AppTest
@@ -24,7 +24,9 @@ def test_page_opens_on_the_shipped_models(root):
     assert any("shuffled copy" in lab for lab in labels)
     assert any("RBM-initialised" in lab for lab in labels)
     assert sum("shipped" in i.value for i in at.info) == 2   # the RBM and the DBN tabs say what they show
-    assert len(at.get("plotly_chart")) >= 5                  # curve, chains, filters, free energy, DBN bars...
+    assert len(at.get("plotly_chart")) >= 6                  # curve, chains, filters, free energy, DBN, backbone
+    backbone = [m.value for m in at.markdown if "labels per class** (3 seeds)" in m.value]
+    assert len(backbone) == 2 and all("frozen" in v and "fine-tuned" in v for v in backbone)   # 5 and 50 labels
 
 
 def test_short_rbm_training_replaces_the_shipped_rbm(root):
