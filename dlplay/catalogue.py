@@ -64,6 +64,9 @@ DEMOS = [
     Demo("Beyond one modality and labels", "multimodal.py", "Images and words in one space", ":material/join_inner:",
          "An image encoder and a text encoder trained with a contrastive loss put pictures and the phrases that describe them side by side.",
          "Type a phrase to get images, tag an image with phrases, add and subtract across modalities, read the captions."),
+    Demo("Before end-to-end", "pretraining.py", "Before end-to-end", ":material/stacks:",
+         "Deep nets were first trained layer by layer: stack shallow autoencoders or RBMs on unlabelled images, then fine-tune with a few labels.",
+         "Plot accuracy against labels per class for pre-trained, random and frozen features; watch an RBM's Gibbs chains turn noise into digits; unroll a deep belief net."),
 ]
 
 

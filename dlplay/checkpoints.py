@@ -26,6 +26,7 @@ ALLOWED_BUILDERS = frozenset({
     "dlplay.classifier:build_model", "dlplay.autoencoders:build_model", "dlplay.vae:build_model",
     "dlplay.gan:build_gan2d", "dlplay.gan:build_dcgan", "dlplay.words:build_vectors",
     "dlplay.convolution:build_model", "dlplay.qlearning:build_model", "dlplay.multimodal:build_model",
+    "dlplay.pretraining:build_model",
 })
 FORMAT = "dlplay-checkpoint-1"
 

@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train gan2d": ("dlplay.gan", "a GAN on a 2-D toy distribution"),
     "train gan": ("dlplay.gan", "a DCGAN-style GAN on images"),
     "train word2vec": ("dlplay.words", "word2vec (skip-gram / CBOW) from scratch"),
+    "train rbm": ("dlplay.pretraining", "a restricted Boltzmann machine with CD-k on binarised digits"),
+    "train pretrain-stack": ("dlplay.pretraining", "greedy layer-wise pre-training vs random init vs linear probe"),
     "embed": ("dlplay.embed", "project a dataset with PCA, t-SNE, UMAP, MDS, Isomap or LLE"),
     "style": ("dlplay.style", "neural style transfer of one picture onto another"),
     "corpus": ("dlplay.words", "write a built-in text corpus, tokenised"),
@@ -40,7 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # Modules that ship checkpoints re-created by `python -m dlplay pretrain`; each defines pretrain(out_dir) -> dict.
 PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words",
-            "dlplay.convolution", "dlplay.qlearning", "dlplay.multimodal"]
+            "dlplay.convolution", "dlplay.qlearning", "dlplay.multimodal", "dlplay.pretraining"]
 
 
 def _module(name: str):

@@ -97,7 +97,8 @@ class Config:
 class Shipped:
     """A checkpoint the project trained itself and ships in dlplay/assets/checkpoints/<name>.pt.
 
-    A step budget, not seconds, so `python -m dlplay pretrain` writes the same file on any machine."""
+    A step budget, not seconds, so `python -m dlplay pretrain` writes the same file on any machine (0: the task
+    ends by itself, `task.finished`, as a comparison over a fixed plan does)."""
 
     name: str
     dataset: str
@@ -133,6 +134,7 @@ TOPICS = [
     "dlplay.convolution",
     "dlplay.qlearning",
     "dlplay.multimodal",
+    "dlplay.pretraining",
 ]
 
 
