@@ -925,6 +925,7 @@ SHIPPED: dict[str, Shipped] = {
     "backbone_digits": Shipped("backbone_digits", "digits", BackboneConfig(), 0),
 }
 BACKBONE_LABELS = (5, 50)
+EXAMPLE = StackConfig(sizes=(16, 8), pretrain_steps=2, finetune_steps=2, seeds=1)   # small, for the contract tests
 
 
 def run_to_end(config: PretrainingConfig, seed: int = 0, device=None) -> PlanTask:
