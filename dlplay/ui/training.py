@@ -191,11 +191,12 @@ def _follow(s: dict, tr: Trainer, bar, draw) -> None:
     """Follow the session's run until it ends (then rerun the page) or the user clicks something (then return and
     let the click's rerun follow it on)."""
     run = s["run"]
-    last_draw = 0.0
+    last_draw, fresh = 0.0, True
     try:
         while True:
             for m in run.messages():
                 apply_message(tr, m)
+                fresh = True
             if run.finished:
                 break
             now = time.monotonic()
@@ -204,9 +205,9 @@ def _follow(s: dict, tr: Trainer, bar, draw) -> None:
                     bar.progress(0.0, text=f"Waiting for a free training slot: {run.ahead} ahead of you "
                                            f"({runner().capacity} runs train at once on this machine).")
                     last_draw = now
-            elif now - last_draw >= DRAW_SECONDS:
+            elif fresh and now - last_draw >= DRAW_SECONDS:   # only when something new arrived
                 draw()
-                last_draw = time.monotonic()
+                last_draw, fresh = time.monotonic(), False
             if rerun_pending():   # a click is waiting: let its rerun run now (it follows the run on)
                 return
             time.sleep(0.03)
