@@ -1,4 +1,4 @@
-"""`python -m dlplay ...`: list, download, pretrain, train, embed, style, corpus, bench.
+"""`python -m dlplay ...`: list, download, pretrain, train, embed, style, corpus, search, bench.
 
 Topic commands are plug-ins: the module named in COMMANDS defines
 
@@ -29,13 +29,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train gan2d": ("dlplay.gan", "a GAN on a 2-D toy distribution"),
     "train gan": ("dlplay.gan", "a DCGAN-style GAN on images"),
     "train word2vec": ("dlplay.words", "word2vec (skip-gram / CBOW) from scratch"),
+    "train glove": ("dlplay.documents.glove", "GloVe word vectors from the co-occurrence matrix, plain PyTorch"),
+    "train doc-ae": ("dlplay.documents", "the deep document autoencoder on bags of words; precision@10 vs LSA"),
+    "search": ("dlplay.documents", "search the Wikipedia paragraphs by TF-IDF, LSA, the autoencoder or Doc2Vec"),
     "embed": ("dlplay.embed", "project a dataset with PCA, t-SNE, UMAP, MDS, Isomap or LLE"),
     "style": ("dlplay.style", "neural style transfer of one picture onto another"),
     "corpus": ("dlplay.words", "write a built-in text corpus, tokenised"),
 }
 
 # Modules that ship checkpoints re-created by `python -m dlplay pretrain`; each defines pretrain(out_dir) -> dict.
-PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words"]
+PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words", "dlplay.documents",
+            "dlplay.documents.glove"]
 
 
 def _module(name: str):
