@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dlplay import documents as D
+from dlplay import topics
 from dlplay import words as W
 from dlplay.documents import doc2vec, figures, glove
 from dlplay.words import figures as word_figures
@@ -155,6 +156,10 @@ with errors_shown():
         ev = trainer.last_eval
         rows.append({"code size K": cfg.code_size, "method": f"deep autoencoder (yours, {trainer.steps:,} steps)",
                      "precision@10 (cosine)": ev["precision_cosine"], "precision@10 (Euclidean)": ev["precision_euclid"]})
+    if trainer is not None and trainer.steps > 0:
+        st.download_button("Download your autoencoder (checkpoint)", topics.checkpoint_bytes(
+            D, trainer.task, {"vocab": trainer.task.vocab, **trainer.last_eval}),
+            file_name=f"doc_ae_k{trainer.task.model_config['code_size']}.pt", key="docs:ae_dl", on_click="ignore")
     tfidf = _retrieval_table()[0]
     rows.append({"code size K": tfidf["size"], "method": "TF-IDF, all words (no squeezing)",
                  "precision@10 (cosine)": tfidf["precision_cosine"], "precision@10 (Euclidean)": np.nan})
@@ -226,7 +231,8 @@ with errors_shown():
 chosen = st.text_input("Words for the co-occurrence matrix", "ice solid gas water liquid temperature music", key="docs:cooc")
 if st.toggle("Count co-occurrences in the Wikipedia sample (a few seconds the first time)", key="docs:cooc_on"):
     with errors_shown():
-        vocab, i, j, x = glove.cooccurrence("wiki", 10, 5, 30_000)
+        with st.spinner("Counting co-occurrences ..."):
+            vocab, i, j, x = glove.cooccurrence("wiki", 10, 5, 30_000)
         typed = list(dict.fromkeys(W.tokenize(chosen)))[:12]
         ws = [w for w in typed if w in vocab.index]
         if len(typed) > len(ws):

@@ -13,6 +13,7 @@ averaged word2vec: its own topic), `figures` (plotly).
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -216,8 +217,8 @@ def cli_run(command: str, args) -> dict:
             for r, h in enumerate(hits, 1):
                 print(f"{r:2d}. [{h['article']}] {h['score']:.3f} {', '.join(h['matched'])}\n    {h['text'][:160]}")
         return {"query": args.query, "method": args.method, "query_seconds": round(secs, 4), **extra,
-                "results": hits}
-    task, summary = cli_train(__import__(__name__, fromlist=["x"]), args, record_every=50)
+                "results": hits if getattr(args, "json", False) else len(hits)}
+    task, summary = cli_train(sys.modules[__name__], args, record_every=50)
     c = task.collection
     lsa = LSA.fit(library().small, task.config_.code_size) if task.config_.code_size < 2000 else None
     if lsa is not None:
