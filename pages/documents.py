@@ -114,7 +114,8 @@ st.markdown("Both squeeze a paragraph's 2,000 word counts into K numbers: LSA wi
             "paragraphs by its code, and **precision@10** is the share of the 10 nearest that come from the "
             "query's own article (guessing gives about 2%).")
 st.latex(r"x_d = \frac{\log(1 + c_d)}{\max_j \log(1 + c_{dj})},\qquad "
-         r"\mathcal{L} = -\sum_j p_{dj}\,\log \operatorname{softmax}(g(f(x_d)))_j,\quad p_{dj} = c_{dj} / \textstyle\sum_k c_{dk}")
+         r"\mathcal{L} = -\sum_j p_{dj}\,\log \operatorname{softmax}(g(f(x_d)))_j,\quad "
+         r"p_{dj} = c_{dj} / \textstyle\sum_k c_{dk}")
 code_size = st.radio("Code size K for your model", [2, 10], horizontal=True, key="docs:ae_k")
 cfg = D.DocAEConfig(code_size=int(code_size))
 article_idx = st.multiselect("Articles in colour (the rest grey)", range(len(coll.names)),
@@ -155,7 +156,8 @@ with errors_shown():
     if trainer is not None and trainer.steps > 0 and trainer.last_eval:
         ev = trainer.last_eval
         rows.append({"code size K": cfg.code_size, "method": f"deep autoencoder (yours, {trainer.steps:,} steps)",
-                     "precision@10 (cosine)": ev["precision_cosine"], "precision@10 (Euclidean)": ev["precision_euclid"]})
+                     "precision@10 (cosine)": ev["precision_cosine"],
+                     "precision@10 (Euclidean)": ev["precision_euclid"]})
     if trainer is not None and trainer.steps > 0:
         st.download_button("Download your autoencoder (checkpoint)", topics.checkpoint_bytes(
             D, trainer.task, {"vocab": trainer.task.vocab, **trainer.last_eval}),
@@ -167,8 +169,10 @@ with errors_shown():
                                                   "precision@10 (Euclidean)": "{:.1%}"}, na_rep="-"),
                  hide_index=True, key="docs:ptable")
     st.caption("Held-out: 459 test paragraphs (a fifth of each article) search 1,842 training paragraphs. The README "
-               "gives the spread over seeds 0, 1 and 2. With two numbers, LSA keeps only the two directions of "
-               "largest variance of the TF-IDF matrix, which say little about which article a paragraph is from.")
+               "gives the spread over seeds 0, 1 and 2. With two numbers LSA keeps the two strongest directions of "
+               "the TF-IDF matrix (the first is roughly 'how typical is this paragraph'), which say little about "
+               "its article; the autoencoder bends its two numbers to spread the articles apart. Cosine in 2-D "
+               "compares only the angle of a code, so there Euclidean distance is the fairer measure for both.")
 
 # -- 3. document vectors ------------------------------------------------------------------------------------------
 st.header("3. Document vectors: Doc2Vec against averaged word vectors")
@@ -178,7 +182,7 @@ st.markdown("**Doc2Vec** (gensim) gives every paragraph its own vector, trained 
             "document vector is the **mean of its words' word2vec vectors** (the Words page's shipped model).")
 mode = st.radio("Doc2Vec variant", ["dbow", "dm"], horizontal=True, key="docs:d2v_mode",
                 format_func=lambda v: {"dbow": "PV-DBOW", "dm": "PV-DM"}[v])
-d2v = training_panel("docs:d2v", doc2vec.make_task, config=doc2vec.Doc2VecConfig(mode=mode), seconds=20.0,
+d2v = training_panel("docs:d2v", doc2vec.make_task, config=doc2vec.Doc2VecConfig(mode=mode), seconds=30.0,
                      max_seconds=120.0, panels={"learning rate": ["learning_rate"]}, label="Train Doc2Vec")
 with errors_shown():
     table = [{"method": "TF-IDF (all words)", "precision": _retrieval_table()[0]["precision_cosine"]},
@@ -191,7 +195,7 @@ with errors_shown():
         table.append({"method": f"your Doc2Vec {mode.upper()} ({d2v.steps} epochs, "
                                 f"{d2v.task.config_.dim} numbers)", "precision": d2v.last_eval["precision_at_10"]})
     else:
-        st.caption("Press *Train Doc2Vec* (about 20 s) to add it to the table and to search with it above.")
+        st.caption("Press *Train Doc2Vec* (its 40 epochs take about half a minute) to add it to the table and to search with it above.")
     st.plotly_chart(figures.precision_bars(table), key="docs:d2v_bars")
     if d2v is not None and d2v.steps:
         sentence = st.text_input("Nearest paragraphs to a sentence (by your Doc2Vec)", "a war between two armies",
@@ -228,7 +232,8 @@ with errors_shown():
     nc[0].plotly_chart(word_figures.neighbours(W.nearest(g_words, g_vecs, word, 8), "GloVe"), key="docs:g_nb")
     nc[1].plotly_chart(word_figures.neighbours(W.nearest(w_words, w_vecs, word, 8), "word2vec"), key="docs:w_nb")
 
-chosen = st.text_input("Words for the co-occurrence matrix", "ice solid gas water liquid temperature music", key="docs:cooc")
+chosen = st.text_input("Words for the co-occurrence matrix", "ice solid gas water liquid temperature music",
+                       key="docs:cooc")
 if st.toggle("Count co-occurrences in the Wikipedia sample (a few seconds the first time)", key="docs:cooc_on"):
     with errors_shown():
         with st.spinner("Counting co-occurrences ..."):

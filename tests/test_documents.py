@@ -72,7 +72,8 @@ def test_precision_at_k_by_hand():
     sims = np.array([[0.9, 0.8, 0.1, 0.0], [0.0, 0.2, 0.9, 0.8]])
     assert D.precision_at_k(sims, np.array([0, 1]), np.array([0, 1, 1, 1]), k=2) == pytest.approx((0.5 + 1) / 2)
     own = np.array([[1.0, 0.9, 0.1], [0.9, 1.0, 0.2], [0.1, 0.2, 1.0]])
-    assert D.precision_at_k(own, np.array([0, 0, 1]), np.array([0, 0, 1]), k=1, exclude_self=True) == pytest.approx(2 / 3)
+    labels = np.array([0, 0, 1])
+    assert D.precision_at_k(own, labels, labels, k=1, exclude_self=True) == pytest.approx(2 / 3)
 
 
 def test_doc_autoencoder_loss_falls_and_config_is_checked():

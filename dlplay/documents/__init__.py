@@ -20,7 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .. import checkpoints
 from ..errors import InputError
@@ -70,9 +69,9 @@ class Library:
         index = TfidfIndex.fit([c.tokens[i] for i in c.train])
         index.matrix = index.transform(c.tokens).tocsr()      # every paragraph, in the training vocabulary
         lib = cls(c, index)
-        lib.search_k = min(lib.search_k, min(index.matrix.shape) - 1)
-        lib.lsa_search = LSA.fit(TfidfIndex(index.vectorizer, index.vectorizer.transform(
-            [c.tokens[i] for i in c.train]), index.vocab), lib.search_k)
+        train_rows = index.vectorizer.transform([c.tokens[i] for i in c.train])
+        lib.search_k = max(1, min(lib.search_k, min(train_rows.shape) - 1))
+        lib.lsa_search = LSA.fit(TfidfIndex(index.vectorizer, train_rows, index.vocab), lib.search_k)
         lib.lsa_search_codes = lib.lsa_search.svd.transform(index.matrix)
         small = TfidfIndex.fit([c.tokens[i] for i in c.train], max_features=2000)   # the autoencoder's words
         small.matrix_all = small.transform(c.tokens)
@@ -100,9 +99,10 @@ class Library:
             sims = cosine_rank(self.lsa_search_codes, q)[0]
             hits = [{"doc": int(i), "score": float(sims[i])} for i in np.argsort(-sims)[:k]]
         elif method == "ae":
-            if model is None:
+            shipped = model is None
+            if shipped:
                 model, vocab, _ = shipped_encoder(code_size)
-            codes = self.codes(model, vocab)
+            codes = self.codes(model, vocab, cache=shipped)
             sims = cosine_rank(codes, encode(model, query_vector(query, vocab)).numpy())[0]
             hits = [{"doc": int(i), "score": float(sims[i])} for i in np.argsort(-sims)[:k]]
         else:
@@ -115,14 +115,20 @@ class Library:
             h.setdefault("matched", sorted(qwords & set(c.tokens[h["doc"]]) - search.stop_words()))
         return hits
 
-    def codes(self, model, vocab) -> np.ndarray:
+    def codes(self, model, vocab, cache: bool = True) -> np.ndarray:
+        """Codes of every paragraph under an encoder (N, K); cached per model object when `cache` (only for
+        models that no longer change, like the shipped ones)."""
+        from .docae import counts
+
+        if not cache:
+            return encode(model, squash(counts(self.collection.tokens, vocab))).numpy()
+        store = self.__dict__.setdefault("_codes", {})
         key = (id(model), len(vocab))
-        cache = self.__dict__.setdefault("_codes", {})
-        if key not in cache:
-            from .docae import counts
-            cache.clear() if len(cache) > 8 else None
-            cache[key] = encode(model, squash(counts(self.collection.tokens, vocab))).numpy()
-        return cache[key]
+        if key not in store:
+            if len(store) > 8:
+                store.clear()
+            store[key] = encode(model, squash(counts(self.collection.tokens, vocab))).numpy()
+        return store[key]
 
 
 @lru_cache(maxsize=1)
@@ -166,7 +172,8 @@ def pretrain(out_dir=None) -> dict:
         enc = build_encoder(**task.model_config)
         enc.load_state_dict(task.model.encoder.state_dict())
         enc.half()
-        lsa = retrieval(lib.lsa_codes[sh.config.code_size], lib.collection) if sh.config.code_size in lib.lsa_codes else {}
+        k = sh.config.code_size
+        lsa = retrieval(lib.lsa_codes[k], lib.collection) if k in lib.lsa_codes else {}
         extra = {"vocab": task.vocab, "config": sh.config.as_dict(), "steps": sh.steps, "seed": sh.seed,
                  "seconds": round(time.perf_counter() - t0, 1), **ev, **{f"lsa_{k}": v for k, v in lsa.items()}}
         checkpoints.save(out_dir / f"{name}.pt", enc, task.model_config, BUILDER_ENCODER, extra)

@@ -184,8 +184,8 @@ class DocAETask(ModelTask):
 
     def evaluate(self):
         with torch.no_grad():
-            te = torch.as_tensor(self.collection.test)
-            test_loss = float(multinomial_loss(self.model(self.x_dev[te.to(self.device)]), self.p_dev[te.to(self.device)]))
+            te = torch.as_tensor(self.collection.test).to(self.device)
+            test_loss = float(multinomial_loss(self.model(self.x_dev[te]), self.p_dev[te]))
         return {"test_loss": test_loss, **retrieval(self.codes(), self.collection)}
 
 

@@ -236,7 +236,8 @@ def pretrain(out_dir=None, seed: int = 0) -> dict:
     ev.update(scores(words, W))
     small = build_vectors(min(SHIPPED_WORDS, len(words)), W.shape[1])
     small.W.data = torch.from_numpy(W[:SHIPPED_WORDS].copy()).half()
-    extra = {"words": words[:SHIPPED_WORDS], "config": cfg.as_dict(), "epochs": round(steps / task.steps_per_epoch, 2), "steps": steps,
+    extra = {"words": words[:SHIPPED_WORDS], "config": cfg.as_dict(), "steps": steps,
+             "epochs": round(steps / task.steps_per_epoch, 2),
              "seed": seed, "vocab_trained": len(words), "nonzeros": len(task.x), "seconds": round(secs, 1), **ev}
     checkpoints.save(Path(out_dir or checkpoints.SHIPPED_DIR) / "glove_wiki.pt", small,
                      {"vocab_size": small.W.shape[0], "dim": W.shape[1]}, VECTORS_BUILDER, extra)
