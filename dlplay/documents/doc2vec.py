@@ -36,7 +36,7 @@ class Doc2VecConfig(Config):
     min_count: int = 2
     negative: int = 5
     epochs: int = 40
-    alpha: float = 0.025
+    alpha: float = 0.05          # measured: 0.025 gives precision@10 0.53, 0.05 gives 0.60, 0.1 gives 0.55 (PV-DBOW)
 
     def check(self):
         self.one_of("mode", ("dbow", "dm"))
