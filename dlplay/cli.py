@@ -1,4 +1,4 @@
-"""`python -m dlplay ...`: list, download, pretrain, train, embed, style, corpus, bench.
+"""`python -m dlplay ...`: list, download, pretrain, train, embed, style, corpus, search, bench.
 
 Topic commands are plug-ins: the module named in COMMANDS defines
 
@@ -31,6 +31,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train word2vec": ("dlplay.words", "word2vec (skip-gram / CBOW) from scratch"),
     "train rbm": ("dlplay.pretraining", "a restricted Boltzmann machine with CD-k on binarised digits"),
     "train pretrain-stack": ("dlplay.pretraining", "greedy layer-wise pre-training vs random init vs linear probe"),
+    "train glove": ("dlplay.documents.glove", "GloVe word vectors from the co-occurrence matrix, plain PyTorch"),
+    "train doc-ae": ("dlplay.documents", "the deep document autoencoder on bags of words; precision@10 vs LSA"),
+    "search": ("dlplay.documents", "search the Wikipedia paragraphs by TF-IDF, LSA, the autoencoder or Doc2Vec"),
     "embed": ("dlplay.embed", "project a dataset with PCA, t-SNE, UMAP, MDS, Isomap or LLE"),
     "style": ("dlplay.style", "neural style transfer of one picture onto another"),
     "corpus": ("dlplay.words", "write a built-in text corpus, tokenised"),
@@ -43,6 +46,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # Modules that ship checkpoints re-created by `python -m dlplay pretrain`; each defines pretrain(out_dir) -> dict.
 PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words",
             "dlplay.convolution", "dlplay.qlearning", "dlplay.multimodal", "dlplay.pretraining"]
+PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words", "dlplay.documents",
+            "dlplay.documents.glove"]
 
 
 def _module(name: str):
