@@ -53,3 +53,28 @@ def neighbours(items: list[tuple[str, float]], title: str) -> go.Figure:
     fig.update_layout(height=60 + 30 * len(items), margin=dict(l=10, r=10, t=40, b=10), title=title,
                       xaxis=dict(title="cosine similarity", range=[min(0, min((s for _, s in items), default=0)), 1]))
     return fig
+
+
+def class_words(top: dict[str, list[tuple[str, float]]], title: str | None = None) -> go.Figure:
+    """One bar panel per class: the words with the largest weight towards that class (two classes: one panel
+    with the first class's words in red to the left and the second's in green to the right)."""
+    from plotly.subplots import make_subplots
+
+    names = list(top)
+    if len(names) == 2:
+        fig = word_weights(top[names[1]], [(w, -v) for w, v in top[names[0]]])
+        fig.update_layout(title=title or f"Weight per word (> 0 pushes towards '{names[1]}', < 0 towards "
+                                         f"'{names[0]}')")
+        return fig
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.06)
+    for i, name in enumerate(names):
+        items = top[name][::-1]
+        fig.add_trace(go.Bar(x=[v for _, v in items], y=[w for w, _ in items], orientation="h", showlegend=False,
+                             marker_color=palette[i % len(palette)],
+                             hovertemplate=f"%{{y}}: weight towards {name} %{{x:.3f}}<extra></extra>"),
+                      row=1, col=i + 1)
+    k = max(len(v) for v in top.values())
+    fig.update_layout(height=max(300, 24 * k + 80), margin=dict(l=10, r=10, t=70, b=10),
+                      title=title or "Words with the largest weight towards each class (weight w_cj)")
+    return fig

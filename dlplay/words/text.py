@@ -115,11 +115,14 @@ def sentiment_data() -> tuple[list[str], np.ndarray]:
 
 
 MAX_LABELLED_ROWS = 50_000
+MAX_LABELLED_CELL = 20_000      # characters in one cell of an uploaded CSV (a review, not a book)
+MAX_CLASSES = 20
 
 
 def read_labelled_csv(data: bytes) -> tuple[list[str], np.ndarray, list[str]]:
-    """(texts, labels 0/1, the two class names) from an uploaded CSV with a `text` column and a `label` column of
-    exactly two classes (the second class in sorted order counts as "positive"). Read from memory."""
+    """(texts, labels 0..K-1, the K class names in sorted order) from an uploaded CSV with a `text` column and a
+    `label` column of 2 to 20 classes. Read from memory; cells are Python strings (no fixed-width arrays)."""
+    import csv
     import io
 
     import pandas as pd
@@ -130,7 +133,7 @@ def read_labelled_csv(data: bytes) -> tuple[list[str], np.ndarray, list[str]]:
         df = pd.read_csv(io.BytesIO(data), nrows=MAX_LABELLED_ROWS + 1, encoding="utf-8", dtype=str)
     except UnicodeDecodeError:
         raise InputError("The file is not UTF-8 text: save it as a UTF-8 CSV.") from None
-    except Exception as e:   # pandas' parser errors are many and varied; all mean "not a usable CSV"
+    except (csv.Error, Exception) as e:   # pandas' parser errors are many and varied; all mean "not a usable CSV"
         raise InputError(f"Could not read the file as CSV ({type(e).__name__}).") from None
     cols = {str(c).strip().lower(): c for c in df.columns}
     if "text" not in cols or "label" not in cols:
@@ -139,13 +142,79 @@ def read_labelled_csv(data: bytes) -> tuple[list[str], np.ndarray, list[str]]:
     if len(df) > MAX_LABELLED_ROWS:
         raise InputError(f"The CSV has more than {MAX_LABELLED_ROWS:,} rows; the limit is {MAX_LABELLED_ROWS:,}.")
     df = df[[cols["text"], cols["label"]]].dropna()
-    classes = sorted(df[cols["label"]].str.strip().unique())
-    if len(classes) != 2:
-        raise InputError(f"The label column must have exactly two classes; it has {len(classes)}.")
-    y = (df[cols["label"]].str.strip() == classes[1]).to_numpy().astype(int)
-    if min(np.bincount(y, minlength=2)) < 5 or len(df) < 20:
+    long = df[cols["text"]].str.len().to_numpy() > MAX_LABELLED_CELL
+    if long.any():
+        raise InputError(f"Row {int(np.argmax(long)) + 2} has a text of more than {MAX_LABELLED_CELL:,} characters; "
+                         "the classifier takes short texts (a sentence or a paragraph per row).")
+    labels = df[cols["label"]].str.strip()
+    classes = sorted(labels.unique())
+    if not (2 <= len(classes) <= MAX_CLASSES):
+        raise InputError(f"The label column must have between 2 and {MAX_CLASSES} classes; it has {len(classes)}.")
+    y = labels.map({c: i for i, c in enumerate(classes)}).to_numpy().astype(int)
+    if min(np.bincount(y, minlength=len(classes))) < 5 or len(df) < 20:
         raise InputError("Too few rows: the classifier needs at least 20 rows and 5 of each class.")
     return df[cols["text"]].tolist(), y, classes
+
+
+# -- a labelled set that shows the lesson: Wikipedia paragraphs labelled by topic --------------------------------------
+# Each topic is a few articles of the Wikipedia sample (gensim's package data, offline); a paragraph is labelled by the
+# topic of the article it comes from. Balanced: PER_TOPIC paragraphs of at least MIN_PARAGRAPH_TOKENS words each.
+WIKI_TOPICS = {
+    "chemistry": ("Alkali metal", "Alkane", "Acid", "Atomic number", "Alchemy"),
+    "spaceflight": ("Apollo 8", "Apollo 11", "Astronaut", "Amateur astronomy"),
+    "countries": ("Albania", "Algeria", "Azerbaijan", "Angola", "Andorra", "Afghanistan"),
+    "philosophy": ("Aristotle", "Arthur Schopenhauer", "Altruism", "Anarchism", "Ayn Rand"),
+    "biology": ("Amphibian", "Algae", "Anatomy", "Aardvark", "Aardwolf", "Actinopterygii"),
+}
+PER_TOPIC = 120
+MIN_PARAGRAPH_TOKENS = 30
+
+
+@lru_cache(maxsize=1)
+def wiki_paragraphs() -> dict[str, tuple[str, ...]]:
+    """Article title -> its paragraphs (wiki markup removed by gensim's filter_wiki) with at least 30 words."""
+    import bz2
+
+    from gensim.corpora.wikicorpus import extract_pages, filter_wiki
+
+    out = {}
+    with bz2.BZ2File(_datapath(WIKI_FILE)) as f:
+        for title, text, _ in extract_pages(f, filter_namespaces=("0",)):
+            paras = (p.strip() for p in re.split(r"\n\s*\n", filter_wiki(text)))
+            out[title] = tuple(p for p in paras if len(_TOKEN.findall(p)) >= MIN_PARAGRAPH_TOKENS)
+    return out
+
+
+@lru_cache(maxsize=1)
+def wiki_topics() -> tuple[list[str], np.ndarray, list[str]]:
+    """(paragraphs, labels, topic names): PER_TOPIC paragraphs of each topic in WIKI_TOPICS, drawn with a fixed
+    seed from the topic's articles (so the set is the same on every machine)."""
+    paras = wiki_paragraphs()
+    rng = np.random.default_rng(0)
+    texts, labels = [], []
+    for k, arts in enumerate(WIKI_TOPICS.values()):
+        pool = [p for a in arts for p in paras.get(a, ())]
+        if len(pool) < PER_TOPIC:
+            raise InputError("The Wikipedia sample in gensim's data is not the expected one (too few paragraphs).")
+        texts += [pool[i] for i in sorted(rng.choice(len(pool), PER_TOPIC, replace=False))]
+        labels += [k] * PER_TOPIC
+    return texts, np.array(labels), list(WIKI_TOPICS)
+
+
+def _sentiment_set() -> tuple[list[str], np.ndarray, list[str]]:
+    texts, y = sentiment_data()
+    return texts, y, ["negative", "positive"]
+
+
+# name -> (loader, what it is)
+LABELLED_SETS = {
+    "wiki topics": (wiki_topics, f"{PER_TOPIC * len(WIKI_TOPICS)} Wikipedia paragraphs labelled by topic "
+                                 f"({', '.join(WIKI_TOPICS)}: {PER_TOPIC} each)"),
+    "sentiment": (_sentiment_set, "200 movie-review sentences labelled positive or negative (Pang & Lee)"),
+}
+# The stop-word setting that 5-fold cross-validation supports on each built-in set (tests/test_words.py checks it:
+# the default's CV accuracy is at least the other setting's).
+DROP_STOP_WORDS = {"wiki topics": True, "sentiment": False}
 
 
 # -- 3: bag of words -----------------------------------------------------------------------------------------------
@@ -162,51 +231,76 @@ def bag_of_words(sentences: list[str], drop_stop_words: bool = False) -> tuple[l
 
 
 # -- 4: a linear classifier on bags of words -------------------------------------------------------------------------
-@dataclass
-class SentimentModel:
-    """Bag of words (or TF-IDF) + logistic regression, with its held-out scores. Fit with `fit_sentiment`."""
-    pipeline: object
-    features: str
-    test_accuracy: float
-    majority_accuracy: float
-    cv_accuracy: float
-    cv_std: float
-    n_train: int
-    n_test: int
-    vocab: list[str]
-    weights: np.ndarray   # one weight per vocabulary word; > 0 pushes towards "positive"
+MAX_EXPLAIN_CHARS = 5_000     # the "type a text" box: a review or a paragraph
 
-    def top_words(self, k: int = 15) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-        order = np.argsort(self.weights)
-        return ([(self.vocab[i], float(self.weights[i])) for i in order[::-1][:k]],
-                [(self.vocab[i], float(self.weights[i])) for i in order[:k]])
+
+def _identity(doc):
+    return doc
+
+
+@dataclass
+class TextClassifier:
+    """Bag of words (or TF-IDF) + logistic regression, scored by 5-fold cross-validation beside the majority-class
+    rate. Fit with `fit_classifier`. `weights[k, j]`: how much word j pushes a text towards class k (centred over
+    the classes, since adding the same number to every class's score changes no probability)."""
+    pipeline: object
+    dataset: str
+    features: str
+    drop_stop_words: bool
+    classes: list[str]
+    cv_accuracy: float          # mean over the 5 folds
+    cv_std: float               # their standard deviation
+    cv_folds: list[float]
+    majority_accuracy: float    # always answering the most common class
+    n: int
+    vocab: list[str]
+    weights: np.ndarray         # (K, V)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    # the older two-class names, used by the sentiment view
+    @property
+    def test_accuracy(self) -> float:
+        return self.cv_accuracy
+
+    def top_words(self, k: int = 10) -> dict[str, list[tuple[str, float]]]:
+        """The k words with the largest weight towards each class."""
+        return {c: [(self.vocab[j], float(self.weights[i, j])) for j in np.argsort(-self.weights[i])[:k]]
+                for i, c in enumerate(self.classes)}
 
     def explain(self, text: str) -> dict:
-        """Probability of 'positive' for typed text and each token's contribution w_j * x_j to the score."""
-        toks = tokenize(text)
+        """Class probabilities for typed text, the predicted class, and each token's push w_cj * x_j / n_j towards
+        it (the feature value split over the word's n_j occurrences). Linear in the text's length."""
+        if len(text) > MAX_EXPLAIN_CHARS:
+            raise InputError(f"Please type at most {MAX_EXPLAIN_CHARS:,} characters here (you have {len(text):,}).")
+        toks = tokenize(text, drop_stop_words=self.drop_stop_words)
         if not toks:
-            raise InputError("Type a sentence with some words in it to classify.")
-        vec, clf = self.pipeline.named_steps["features"], self.pipeline.named_steps["clf"]
+            raise InputError("Type a sentence with some words in it to classify"
+                             + (" (stop words are dropped)." if self.drop_stop_words else "."))
+        vec = self.pipeline.named_steps["features"]
         x = vec.transform([toks]).toarray()[0]
-        index = vec.vocabulary_
+        p = self.pipeline.predict_proba([toks])[0]
+        c = int(np.argmax(p))
+        index, n = vec.vocabulary_, Counter(toks)
         contrib = []
-        for t in toks:   # a word's share: its weight times its feature value, split over its occurrences
+        for t in toks:
             j = index.get(t)
-            n = toks.count(t)
-            contrib.append((t, float(self.weights[j] * x[j] / n) if j is not None else None))
-        score = float(x @ self.weights + clf.intercept_[0])
-        return {"tokens": contrib, "score": score, "p_positive": float(1 / (1 + np.exp(-score))),
-                "unknown": [t for t, c in contrib if c is None]}
+            contrib.append((t, float(self.weights[c, j] * x[j] / n[t]) if j is not None else None))
+        return {"tokens": contrib, "predicted": self.classes[c], "p": dict(zip(self.classes, map(float, p))),
+                "p_positive": float(p[-1]), "unknown": [t for t, v in contrib if v is None]}
 
 
-def fit_sentiment(features: str = "counts", C: float = 1.0, test_size: float = 0.25, seed: int = 0,
-                  drop_stop_words: bool = False, data: tuple[list[str], np.ndarray] | None = None) -> SentimentModel:
-    """Fit the classifier on a training split; report accuracy on the held-out split and by 5-fold cross-validation
-    (200 sentences make one split's accuracy noisy), beside always answering the majority class.
-    `data` = (texts, labels) replaces the built-in sentences, e.g. with an uploaded CSV (`read_labelled_csv`)."""
+def fit_classifier(dataset: str = "wiki topics", features: str = "counts", C: float = 1.0,
+                   drop_stop_words: bool | None = None, seed: int = 0,
+                   data: tuple[list[str], np.ndarray, list[str]] | None = None) -> TextClassifier:
+    """Fit bag of words (or TF-IDF) + logistic regression on a labelled set; score it by stratified 5-fold
+    cross-validation (each text is scored by a model that never saw it), then refit on all of it for the weights.
+    `data` = (texts, labels, class names) replaces the built-in set (an uploaded CSV, `read_labelled_csv`)."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_score, train_test_split
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.pipeline import Pipeline
 
     if features not in ("counts", "tfidf"):
@@ -214,22 +308,39 @@ def fit_sentiment(features: str = "counts", C: float = 1.0, test_size: float = 0
     C = float(C)
     if not (1e-4 <= C <= 1e4):
         raise InputError(f"C = {C} is out of range: choose between 0.0001 and 10000.")
-    texts, y = data if data is not None else sentiment_data()
+    if data is None:
+        if dataset not in LABELLED_SETS:
+            raise InputError(f"Unknown labelled set {dataset!r}: choose one of {', '.join(LABELLED_SETS)}.")
+        data = LABELLED_SETS[dataset][0]()
+        if drop_stop_words is None:
+            drop_stop_words = DROP_STOP_WORDS[dataset]
+    texts, y, classes = data
+    drop_stop_words = bool(drop_stop_words)
+    y = np.asarray(y)
     docs = [tokenize(t, drop_stop_words=drop_stop_words) for t in texts]
 
     def make():
-        vec = (CountVectorizer if features == "counts" else TfidfVectorizer)(analyzer=lambda d: d)
+        vec = (CountVectorizer if features == "counts" else TfidfVectorizer)(analyzer=_identity)
         return Pipeline([("features", vec), ("clf", LogisticRegression(C=C, max_iter=2000))])
 
-    idx_tr, idx_te = train_test_split(np.arange(len(docs)), test_size=test_size, random_state=seed, stratify=y)
-    pipe = make().fit([docs[i] for i in idx_tr], y[idx_tr])
-    acc = float((pipe.predict([docs[i] for i in idx_te]) == y[idx_te]).mean())
-    majority = float(max(np.mean(y[idx_te] == c) for c in np.unique(y[idx_tr])
-                         if np.sum(y[idx_tr] == c) == np.bincount(y[idx_tr]).max()))
-    cv = cross_val_score(make(), docs, y, cv=5)
-    vec = pipe.named_steps["features"]
-    return SentimentModel(pipe, features, acc, majority, float(cv.mean()), float(cv.std()), len(idx_tr), len(idx_te),
-                          list(vec.get_feature_names_out()), pipe.named_steps["clf"].coef_[0].copy())
+    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+    cv = cross_val_score(make(), docs, y, cv=folds)
+    pipe = make().fit(docs, y)
+    coef = pipe.named_steps["clf"].coef_
+    w = np.concatenate([-coef / 2, coef / 2]) if coef.shape[0] == 1 else coef - coef.mean(0, keepdims=True)
+    return TextClassifier(pipe, dataset, features, drop_stop_words, list(classes),
+                          float(cv.mean()), float(cv.std()), [float(a) for a in cv],
+                          float(np.bincount(y).max() / len(y)), len(y),
+                          list(pipe.named_steps["features"].get_feature_names_out()), w)
+
+
+def fit_sentiment(features: str = "counts", C: float = 1.0, seed: int = 0, drop_stop_words: bool | None = None,
+                  data: tuple[list[str], np.ndarray] | None = None) -> TextClassifier:
+    """The classifier on the 200 movie-review sentences (or two-class `data` = (texts, labels 0/1))."""
+    if data is not None:
+        return fit_classifier("your CSV", features, C, drop_stop_words, seed,
+                              data=(data[0], data[1], ["negative", "positive"]))
+    return fit_classifier("sentiment", features, C, drop_stop_words, seed)
 
 
 def close_words(word: str, vocab, n: int = 5) -> list[str]:

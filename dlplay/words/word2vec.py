@@ -25,6 +25,8 @@ import heapq
 import math
 import time
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 import torch
@@ -33,8 +35,9 @@ from torch.nn import functional as F
 
 from ..device import get_device, seed_everything
 from ..errors import InputError
+from ..topics import Config
 from ..train import Task
-from .text import close_words
+from .text import CORPORA, close_words, corpus, corpus_from_text
 
 ARCHS = ("skipgram", "cbow")
 LOSSES = ("negative", "hierarchical", "softmax")
@@ -128,7 +131,8 @@ def huffman_tree(counts) -> tuple[list[list[int]], list[list[int]]]:
 
 # -- the model: two matrices -----------------------------------------------------------------------------------------
 class Word2Vec(nn.Module):
-    def __init__(self, vocab_size: int, dim: int = 100, loss: str = "negative", arch: str = "skipgram"):
+    def __init__(self, vocab_size: int, dim: int = 100, loss: str = "negative", arch: str = "skipgram",
+                 generator: torch.Generator | None = None):
         super().__init__()
         if loss not in LOSSES:
             raise InputError(f"Unknown output layer {loss!r}: choose one of {', '.join(LOSSES)}.")
@@ -136,14 +140,16 @@ class Word2Vec(nn.Module):
             raise InputError(f"Unknown architecture {arch!r}: choose skipgram or cbow.")
         self.loss, self.arch = loss, arch
         # W_in: row i is word i's vector (as the original C code: small random values).
-        self.W_in = nn.Parameter(torch.empty(vocab_size, dim).uniform_(-0.5 / dim, 0.5 / dim), requires_grad=False)
+        self.W_in = nn.Parameter(torch.empty(vocab_size, dim).uniform_(-0.5 / dim, 0.5 / dim, generator=generator),
+                                 requires_grad=False)
         # W_out: one row per word (softmax, negative sampling) or per inner tree node (hierarchical: V - 1 rows).
         n_out = vocab_size - 1 if loss == "hierarchical" else vocab_size
         self.W_out = nn.Parameter(torch.zeros(n_out, dim), requires_grad=False)
 
 
-def build_model(vocab_size: int, dim: int = 100, loss: str = "negative", arch: str = "skipgram") -> Word2Vec:
-    return Word2Vec(vocab_size, dim, loss, arch)
+def build_model(vocab_size: int, dim: int = 100, loss: str = "negative", arch: str = "skipgram",
+                generator: torch.Generator | None = None) -> Word2Vec:
+    return Word2Vec(vocab_size, dim, loss, arch, generator)
 
 
 class WordVectors(nn.Module):
@@ -268,8 +274,11 @@ class Word2VecTask(Task):
         self.ids, self.doc, self.raw_tokens = encode(docs, self.vocab)
         _check("tokens", len(self.ids))
         self.arch, self.loss, self.window, self.negative, self.alpha0 = arch, loss, window, negative, alpha
-        self.config = {"vocab_size": V, "dim": dim, "loss": loss, "arch": arch}
-        self.model = build_model(**self.config).to(self.device)
+        self.model_config = {"vocab_size": V, "dim": dim, "loss": loss, "arch": arch}
+        self.config = None      # the Word2VecConfig, when built by make_task
+        # the model's random start comes from the task's own generator (not torch's process-wide one), so two
+        # sessions building at once with the same seed get the same model
+        self.model = build_model(**self.model_config, generator=self.generator).to(self.device)
         self.keep = keep_probability(self.vocab.counts, sample)
         # negative sampling: a table where word w fills a share proportional to count^0.75 (as the C code's table)
         p = self.vocab.counts ** 0.75
@@ -432,6 +441,58 @@ class Word2VecTask(Task):
         self.generator.set_state(s["rng"])
 
 
+# -- the topic contract (dlplay/topics.py) ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Word2VecConfig(Config):
+    """Every setting of one word2vec run: the corpus (a built-in one, or the user's own text) and the model."""
+    corpus: str = "wiki"              # "wiki", "lee" or "text" (then `text` is the corpus)
+    text: str = ""                    # the user's text, one paragraph a line (only with corpus = "text")
+    arch: Literal["skipgram", "cbow"] = "skipgram"
+    loss: Literal["negative", "hierarchical", "softmax"] = "negative"
+    dim: int = 100
+    window: int = 5
+    negative: int = 5
+    min_count: int = 5
+    sample: float = 1e-3
+    epochs: int = 5
+    alpha: float = 0.025
+    batch_words: int = 2000
+    max_vocab: int = 30_000
+
+    def check(self) -> "Word2VecConfig":
+        self.one_of("corpus", [k for k in CORPORA if k != "sentiment"] + ["text"])
+        self.one_of("arch", ARCHS, "architecture")
+        self.one_of("loss", LOSSES, "output layer")
+        for name in ("dim", "window", "negative", "min_count", "sample", "epochs", "alpha", "batch_words",
+                     "max_vocab"):
+            self.in_range(name, *LIMITS[name])
+        if self.corpus == "text" and not self.text.strip():
+            raise InputError("Upload or paste some text first (or choose a built-in corpus).")
+        return self
+
+    def settings(self) -> dict:
+        """The model settings (everything but the corpus), as Word2VecTask's keyword arguments."""
+        return {k: v for k, v in self.as_dict().items() if k not in ("corpus", "text")}
+
+
+@lru_cache(maxsize=2)
+def _text_docs(text: str):
+    return corpus_from_text(text)
+
+
+def config_docs(config: Word2VecConfig):
+    """The documents a config trains on (built-in corpora and the last two texts are cached)."""
+    return _text_docs(config.text) if config.corpus == "text" else corpus(config.corpus)
+
+
+def make_task(config: Word2VecConfig, seed: int = 0, device=None) -> Word2VecTask:
+    """A fresh word2vec run (the topic contract): same config and seed, same vectors."""
+    config = config.check()
+    task = Word2VecTask(config_docs(config), seed=seed, device=device, **config.settings())
+    task.config = config
+    return task
+
+
 # -- using the vectors ------------------------------------------------------------------------------------------------
 def unit(vectors: np.ndarray) -> np.ndarray:
     v = np.asarray(vectors, np.float32)
@@ -455,6 +516,21 @@ def nearest(words: list[str], vectors: np.ndarray, query, k: int = 10, exclude=(
             out.append((words[i], float(sims[i])))
             if len(out) == k:
                 break
+    return out
+
+
+def neighbour_overlap(words_a, vecs_a, words_b, vecs_b, queries, k: int = 10) -> dict[str, float | None]:
+    """For each query word, the share of its k nearest neighbours in model A that are also among its k nearest in
+    model B (None when a model lacks the word). Two seeds of the same settings on a small corpus share few."""
+    ia, ib = {w: i for i, w in enumerate(words_a)}, {w: i for i, w in enumerate(words_b)}
+    out: dict[str, float | None] = {}
+    for q in queries:
+        if q not in ia or q not in ib:
+            out[q] = None
+            continue
+        na = {w for w, _ in nearest(words_a, vecs_a, q, k, index=ia)}
+        nb = {w for w, _ in nearest(words_b, vecs_b, q, k, index=ib)}
+        out[q] = len(na & nb) / k
     return out
 
 

@@ -1,10 +1,11 @@
-"""The Words page: opens on the shipped model, reacts to sentences and words, trains word2vec briefly."""
+"""The Words page: opens on the shipped model and the topic classifier, reacts to sentences and words, switches to the
+sentiment sentences with their caveat, trains word2vec briefly through the topic contract."""
 
 from streamlit.testing.v1 import AppTest
 
 
 def _page(root):
-    return AppTest.from_file(str(root / "pages" / "words.py"), default_timeout=180).run()
+    return AppTest.from_file(str(root / "pages" / "words.py"), default_timeout=240).run()
 
 
 def test_words_page_opens_and_reacts(root):
@@ -13,11 +14,21 @@ def test_words_page_opens_and_reacts(root):
     assert not at.error, [e.value for e in at.error]
     text = " ".join(m.value for m in at.markdown)
     assert "same bag-of-words vector" in text
-    assert any("Majority" in m.label for m in at.metric)
+    assert "Predicted class: **spaceflight**" in text
+    labels = {m.label: m.value for m in at.metric}
+    assert any("Majority" in k for k in labels)
+    cv = next(v for k, v in labels.items() if "cross-validated" in k)
+    assert int(cv.split("%")[0]) >= 85
+    assert "Seed to seed" in text
+    # every text box has a length bound
+    assert all(t.max_chars for t in at.text_input)
     at.text_input(key="words:s2").set_value("a cat bit the man").run()
     assert "different bag-of-words vectors" in " ".join(m.value for m in at.markdown)
     at.text_input(key="words:query").set_value("frnace").run()
     assert any("not in the vocabulary" in e.value for e in at.error)
+    at.radio(key="words:set").set_value("sentiment").run()
+    assert not at.exception
+    assert any("Only 200 short sentences" in w.value for w in at.warning)
 
 
 def test_words_page_trains_word2vec(root):
@@ -27,5 +38,10 @@ def test_words_page_trains_word2vec(root):
     at.slider(key="words:w2v:budget").set_value(2.0)
     at.button(key="words:w2v:start").click().run()
     assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
     assert any("your model" in str(o) for o in at.radio(key="words:which").options)
     assert any(b.label.startswith("Download your vectors") for b in at.get("download_button"))
+    at.radio(key="words:which").set_value("trained").run()
+    at.text_input(key="words:query").set_value("police").run()
+    assert not at.exception
+    assert "Against the shipped model" in " ".join(m.value for m in at.markdown)
