@@ -162,11 +162,28 @@ def test_points_csv():
     pts = parse_points_csv(b"x,y\n" + b"\n".join(f"{i},{i * i}".encode() for i in range(20)))
     assert pts.shape == (20, 2) and np.abs(pts).max() == pytest.approx(2.5)
     for bad, msg in [(b"x,y\n1,2\n", "at least 10"), (b"1;2\nfoo;bar\n", "Line 2"), (b"", "empty"),
-                     (b"\x00\x01binary", "binary"), (b"1\n2\n3\n", "needs x and y")]:
+                     (b"\x00\x01binary", "binary"), (b"1\n2\n3\n", "Line 1 .*1 value.*x and y")]:
         with pytest.raises(InputError, match=msg):
             parse_points_csv(bad)
+    # Tabs, semicolons and spaces separate cells too; comments and blank lines are skipped.
+    body = [f"{i}\t{i % 5}" for i in range(12)]
+    assert parse_points_csv("\n".join(["# my points", "", *body]).encode()).shape == (12, 2)
+    assert parse_points_csv("\n".join(f"{i} {i % 5}" for i in range(12)).encode()).shape == (12, 2)
     task = GAN2DTask(GAN2DConfig(dataset="points"), device="cpu", points=pts)
     assert "modes_covered" not in Trainer(task).run(steps=2).latest
+
+
+def test_ragged_or_non_numeric_points_csv_is_refused_with_its_line_number():
+    good = [f"{i},{i % 5}" for i in range(12)]
+    for lines, msg in [(["x,y", *good[:6], "6,1,7", *good[7:]], "Line 8 .*3 values"),        # an extra cell
+                       (["x,y", *good[:4], "4", *good[5:]], "Line 6 .*1 value"),             # a missing cell
+                       (["x,y", *good[:9], "9,,", *good[10:]], "Line 11 .*empty cell"),
+                       ([*good[:3], "3,abc", *good[4:]], "Line 4 .*'abc' is not a number"),
+                       ([*good[:2], "x,y", *good[2:]], "Line 3"),                            # a header mid-file
+                       ([*good[:5], "5,nan", *good[6:]], "Line 6 .*finite"),
+                       ([*good[:5], "5;inf", *good[6:]], "Line 6 .*finite")]:
+        with pytest.raises(InputError, match=msg):
+            parse_points_csv("\n".join(lines).encode())
 
 
 # -- images -------------------------------------------------------------------------------------------------------

@@ -145,29 +145,51 @@ def preset(name: str, dataset: str = "ring8") -> GAN2DConfig:
 
 # -- data ------------------------------------------------------------------------------------------------------
 def parse_points_csv(raw: bytes, max_points: int = 50_000) -> np.ndarray:
-    """Points from an uploaded CSV with two numeric columns (x, y); a header line is allowed."""
+    """Points from an uploaded CSV with exactly two numeric columns (x, y); one header line is allowed.
+
+    Cells may be separated by commas, semicolons, tabs or spaces. A line with another number of cells (a ragged
+    file), a cell that is not a number, or a NaN / infinity is refused with its line number: silently dropping or
+    guessing cells would train on points the student never gave."""
     text = data.read_text(raw, what="CSV file")
-    rows = []
-    for i, line in enumerate(text.splitlines()):
+    rows, seen_data = [], False
+    for i, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        parts = [p for p in line.replace(";", ",").replace("\t", ",").split(",") if p.strip() != ""]
-        if len(parts) == 1 and " " in line:
-            parts = line.split()
+        sep = next((s for s in (",", ";", "\t") if s in line), None)
+        cells = [c.strip() for c in (line.split(sep) if sep else line.split())]
+        if sep and len(cells) > 2 and cells[-1] == "":
+            cells = cells[:-1]  # one trailing separator ("1,2,") as spreadsheets sometimes write
         try:
-            vals = [float(p) for p in parts]
+            vals = [float(c) for c in cells]
         except ValueError:
-            if not rows and i == 0:
-                continue  # a header line
-            raise InputError(f"Line {i + 1} of the CSV is not two numbers: {line[:60]!r}.") from None
-        if len(vals) < 2:
-            raise InputError(f"Line {i + 1} of the CSV has {len(vals)} number; each line needs x and y.")
-        rows.append(vals[:2])
+            if not seen_data and not rows:
+                seen_data = True  # the first line that is not numbers: a header
+                continue
+            bad = next(c for c in cells if not _is_number(c))
+            what = "an empty cell" if bad == "" else f"{bad[:30]!r}"
+            raise InputError(f"Line {i} of the CSV is not two numbers: {what} is not a number "
+                             f"(the line reads {line[:60]!r}).") from None
+        seen_data = True
+        if len(vals) != 2:
+            raise InputError(f"Line {i} of the CSV has {len(vals)} value{'s' if len(vals) != 1 else ''}; every line "
+                             "needs exactly two numbers, x and y.")
+        if not all(math.isfinite(v) for v in vals):
+            raise InputError(f"Line {i} of the CSV holds {line[:60]!r}, which is not a finite number (NaN or "
+                             "infinity); remove it and try again.")
+        rows.append(vals)
         if len(rows) > max_points:
             raise InputError(f"The CSV has more than {max_points:,} points; please upload fewer.")
     pts = np.asarray(rows, np.float64).reshape(-1, 2)
     return normalise_points(pts)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
 
 
 def normalise_points(pts: np.ndarray) -> np.ndarray:
