@@ -184,7 +184,7 @@ def _sweep(seed, betas, steps):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_beta_4_collapses_the_posterior_and_beta_1_samples_better(seed):
-    rows = _sweep(seed, (1.0, 4.0), 300)
+    rows = _sweep(seed, (1.0, 4.0), 500)   # at 300 steps seed 2 judged only 14% of beta 1 samples digits
     b1, b4 = rows[1.0], rows[4.0]
     assert b4["active_units"] == 0 and vae.collapsed(b4)       # posterior collapse: no unit carries the input
     assert b4["test_kl"] < 0.05 and b4["max_mean_variance"] < vae.ACTIVE_THRESHOLD
