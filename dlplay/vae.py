@@ -525,7 +525,8 @@ def beta_figure(rows: list[dict], height: int = 430) -> go.Figure:
     fig.update_yaxes(visible=False, row=2, col=1)
     fig.update_yaxes(title="prior samples judged digits (%)", range=[0, 115], row=1, col=1, secondary_y=False)
     fig.update_yaxes(title="active latent units", range=[-0.2, rows[0]["latent"] * 1.25 + 0.2], row=1, col=1,
-                     secondary_y=True, showgrid=False)
+                     secondary_y=True, showgrid=False, tickmode="linear", tick0=0,
+                     dtick=max(1, rows[0]["latent"] // 4))
     fig.update_layout(height=height, margin=dict(l=50, r=50, t=30, b=10), barmode="overlay",
                       legend=dict(orientation="h", y=-0.02, yanchor="top"))
     return fig
