@@ -27,7 +27,8 @@ page_header(
               "Open *beta trade-off*: the same VAE trained at five values of beta. Prior samples are best at a "
               "moderate beta; at beta = 0 the codes spread away from the prior, and at beta = 4 the posterior "
               "collapses (0 active latent units, KL 0): every sample is the same blob.",
-              "Train your own with beta = 4 and watch *Active latent units* fall to 0; then beta = 0.5.",
+              "Train your own with latent size 8 and beta = 4: *Active latent units* falls to 0 of 8 and the 16 "
+              "live samples turn into one blob; then try beta = 0.5.",
               "Train with latent size 8, then pick two dimensions for the manifold."])
 device_badge()
 
