@@ -33,7 +33,9 @@ page_header(
               "eight green modes; D's accuracy drifts towards 50%.",
               "Click **discriminator too strong**: the orange arrows (G's gradient) shrink and the 'gradient norm "
               "at G' number falls a hundredfold.",
-              "Click **mode collapse**: the purple cloud hops from mode to mode; then **WGAN-GP fixes it**.",
+              "Click **mode collapse**: the purple points squeeze into one clump that jumps around the ring ('modes "
+              "covered' stays at 0 or 1); then **WGAN-GP fixes it**: after a few hundred iterations most of the "
+              "eight modes are covered.",
               "Pause and use the single-step buttons: one D step reshapes the background, one G step moves the points "
               "along the arrows.",
               "Draw your own target with the lasso, or upload a CSV of x,y points.",

@@ -156,7 +156,7 @@ def test_wgan_gp_preset_covers_most_modes_on_its_target_where_mode_collapse_cove
         covered[name] = task.distances()["modes_covered"]
     # of the ring's 8; measured every 50 iterations at seeds 1 / 2: 7 / 6 at 300, 5 / 7 at 350, 8 / 8 at 400
     assert covered["WGAN-GP fixes it"] >= 6
-    assert covered["mode collapse"] <= 3
+    assert covered["mode collapse"] <= 1                       # measured 0 / 0: one clump, between the modes
 
 
 def test_view_and_figure():

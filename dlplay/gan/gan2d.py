@@ -135,8 +135,8 @@ PRESETS: dict[str, tuple[dict, str]] = {
     "mode collapse": (
         {"dataset": CALIBRATED_ON, "m_g": 5, "lr_g": 3e-3, "lr_d": 3e-4, "noise_dim": 1},
         "The generator takes five fast steps per slow discriminator step, so it races to wherever D currently "
-        "says 'real' and piles its points onto one or two modes of the ring. Watch the fake cloud hop from mode "
-        "to mode and the 'modes covered' number stay low while the distances stall."),
+        "says 'real' and squeezes all its points into one tight clump. Watch the clump jump around the ring, "
+        "usually landing between the modes, while 'modes covered' stays at 0 or 1 and the distances stall."),
     "WGAN-GP fixes it": (
         {"dataset": CALIBRATED_ON, "loss": "wgan-gp", "m_g": 1, "k_d": 5, "lr_g": 1e-3, "lr_d": 1e-3,
          "noise_dim": 1},
