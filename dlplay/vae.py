@@ -482,8 +482,13 @@ def beta_sweep(config: VAEConfig = VAEConfig(), steps: int = BETA_SWEEP_STEPS, s
     ds, kw = _task_kwargs(config)
     kw.pop("beta")
     task = BetaSweepTask(ds, betas, seed=seed, device=device, variational=True, **kw)
-    Trainer(task, record_every=max(1, steps)).run(steps=steps)
-    return beta_table(task.models(), ds, judge_model, seed=seed)
+    tr = Trainer(task, record_every=max(1, steps))
+    while tr.steps < steps:   # one run() stops at limits.MAX_RUN_SECONDS; a busy machine may need several
+        tr.run(steps=steps - tr.steps)
+    rows = beta_table(task.models(), ds, judge_model, seed=seed)
+    for r in rows:
+        r["steps"] = tr.steps
+    return rows
 
 
 def collapsed(row: dict) -> bool:
@@ -548,8 +553,8 @@ def pretrain_beta_table(out_dir=None, seed: int = 0, steps: int = BETA_SWEEP_STE
     from .classifier import load_judge
 
     cfg = VAEConfig(latent=BETA_TABLE_LATENT)
-    out = {"dataset": cfg.dataset, "latent": cfg.latent, "steps": steps, "seed": seed,
-           "rows": beta_sweep(cfg, steps, seed, load_judge())}
+    rows = beta_sweep(cfg, steps, seed, load_judge())
+    out = {"dataset": cfg.dataset, "latent": cfg.latent, "steps": rows[0]["steps"], "seed": seed, "rows": rows}
     path = Path(out_dir) / BETA_TABLE_FILE.name if out_dir else BETA_TABLE_FILE
     path.write_text(json.dumps(out, separators=(",", ":")))
     return out

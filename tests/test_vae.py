@@ -220,6 +220,7 @@ def test_shipped_beta_table_shows_the_trade_off_and_draws():
     t = vae.shipped_beta_table()
     rows = {r["beta"]: r for r in t["rows"]}
     assert tuple(rows) == vae.BETAS and t["latent"] == vae.BETA_TABLE_LATENT
+    assert t["steps"] == vae.BETA_SWEEP_STEPS and all(r["steps"] == t["steps"] for r in t["rows"])  # not cut short
     assert vae.collapsed(rows[4.0]) and rows[4.0]["sampled_digits"] < 0.05
     assert max(rows[0.5]["sampled_digits"], rows[1.0]["sampled_digits"]) > rows[0.0]["sampled_digits"] + 0.2
     fig = vae.beta_figure(t["rows"])
