@@ -65,8 +65,10 @@ def _ring8_30s(seconds: float, seeds=(0, 1, 2)) -> list[dict]:
         d = task.distances()
         rows.append({"what": f"ring8, default settings, {seconds:g} s, seed {seed}: modes covered of 8",
                      "dlplay": d["modes_covered"], "unit": "modes",
+                     "goal": ">= 7 modes and >= 80% near a mode",
+                     "ok": d["modes_covered"] >= 7 and d["high_quality"] >= 0.8,
                      "note": f"{d['high_quality']:.0%} of 2,000 samples within 3 std of a mode; {task.iterations} "
-                             f"iterations; goal >= 7 modes and >= 80%"})
+                             "iterations"})
     return rows
 
 
@@ -79,7 +81,8 @@ def _vanishing(steps: int) -> dict:
     v, h = norms["discriminator too strong: vanishing gradients"], norms["healthy training"]
     return {"what": f"gradient norm at G after {steps} iterations: vanishing preset (baseline: healthy preset)",
             "dlplay": v, "baseline": h, "baseline_name": "healthy preset", "unit": "||dL_G/dtheta||",
-            "note": f"healthy / vanishing = {h / max(v, 1e-12):.3g} (goal >= 10)"}
+            "goal": "healthy / vanishing >= 10", "ok": h >= 10 * v,
+            "note": f"healthy / vanishing = {h / max(v, 1e-12):.3g}; both presets on their target, ring8"}
 
 
 def _image_gan(seconds: float) -> dict:
@@ -110,7 +113,8 @@ def _rows(quick: bool) -> list[dict]:
     live, fps = _engine_live_its(secs)
     out = [{"what": "2-D GAN iterations/s, default model, engine + live view redrawn each frame", "dlplay": live,
             "baseline": bare, "baseline_name": "bare PyTorch loop", "unit": "iterations/s",
-            "note": f"{fps:.1f} frames/s of the layered figure (goal >= 5); goal ratio >= 0.8"}]
+            "goal": ">= 5 frames/s and >= 0.8x the bare loop", "ok": fps >= 5 and live >= 0.8 * bare,
+            "note": f"{fps:.1f} frames/s of the layered figure"}]
     out += _ring8_30s(5.0 if quick else 30.0, seeds=(0,) if quick else (0, 1, 2))
     out.append(_vanishing(60 if quick else 200))
     out.append(_image_gan(3.0 if quick else 20.0))

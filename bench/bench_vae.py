@@ -1,9 +1,11 @@
 """VAE rows: the issue's measured claims, side by side with their baselines.
 
-- digits, latent 2, a 20 s budget: test ELBO before and after, and the share of 500 prior samples the digit judge
-  accepts (goal: at least 80% with confidence > 0.5).
+- digits, latent 2, the page's 3,000-step budget: test ELBO before and after, and the share of 500 prior samples
+  the digit judge accepts (goal: at least 80% with confidence > 0.5).
 - AE versus VAE: the judge's mean confidence on 500 decoded random codes (same draws, each model's code region),
   the same network trained for the same steps with and without noise + KL.
+- The beta trade-off: one VAE per beta (0 to 4, latent 8): prior samples judged digits and active latent units
+  (goal: posterior collapse at beta 4, sampling at beta 1 clearly better than at beta 4).
 - Engine speed: VAE steps per second through Trainer against a bare PyTorch loop over the same model and batches.
 """
 
@@ -23,20 +25,23 @@ def _threads() -> str:
 
 
 def _twenty_seconds(ds, quick: bool) -> list[dict]:
-    seconds = 3.0 if quick else 20.0
+    # A step budget, the page's default (3,000 steps, about 20 s on an idle 2-core CPU): on a loaded machine a
+    # time budget measured the load, not the model (3 s there gave 51 steps and no digits).
+    steps = vae.SHIPPED["vae_digits"].steps
     task = vae.VAETask(ds, latent=2, beta=1.0, seed=0, device="cpu")
     start = task.evaluate()
-    tr = Trainer(task, record_every=50).run(seconds=seconds)
+    tr = Trainer(task, record_every=50).run(steps=steps)
     end = tr.last_eval
     q = vae.sample_quality(task.model, load_judge(), 500, seed=0)
     note = f"{tr.steps} steps in {tr.seconds:.1f} s, {_threads()}"
     return [
-        {"what": f"digits, latent 2, {seconds:g} s: test ELBO (nats/image)", "dlplay": end["test_elbo"],
+        {"what": f"digits, latent 2, {steps} steps: test ELBO (nats/image)", "dlplay": end["test_elbo"],
          "baseline": start["test_elbo"], "baseline_name": "same model at initialisation", "unit": "nats",
          "note": note},
-        {"what": f"digits, latent 2, {seconds:g} s: prior samples judged digits (of 500, p>0.5)",
+        {"what": f"digits, latent 2, {steps} steps: prior samples judged digits (of 500, p>0.5)",
          "dlplay": q["confident_share"], "baseline": None, "baseline_name": "", "unit": "share",
-         "note": f"goal >= 0.8; judge mean confidence {q['mean_confidence']:.2f}"},
+         "goal": ">= 0.8", "ok": q["confident_share"] >= 0.8,
+         "note": f"judge mean confidence {q['mean_confidence']:.2f}"},
     ]
 
 
@@ -90,6 +95,27 @@ def _speed(ds, quick: bool) -> dict:
             "baseline_name": "bare PyTorch loop", "unit": "steps/s", "note": _threads()}
 
 
+def _beta(quick: bool) -> list[dict]:
+    """The page's beta lesson on fresh models: prior samples judged digits and active latent units at each beta
+    (latent 8, the shipped table's setting), seed 0 and (full run) seeds 1 and 2."""
+    steps = 500 if quick else vae.BETA_SWEEP_STEPS   # 500: the test's budget (tests/test_vae.py)
+    judge = load_judge()
+    out = []
+    for seed in ((1,) if quick else (0, 1, 2)):
+        t0 = time.perf_counter()
+        rows = {r["beta"]: r for r in vae.beta_sweep(vae.VAEConfig(latent=vae.BETA_TABLE_LATENT), steps, seed, judge)}
+        q = {b: r["sampled_digits"] for b, r in rows.items()}
+        au = {b: r["active_units"] for b, r in rows.items()}
+        ok = au[4.0] == 0 and q[1.0] > q[4.0] + 0.15 and au[0.0] > au[1.0]
+        out.append({"what": f"beta 0 / 0.5 / 1 / 2 / 4, latent 8, {steps} steps, seed {seed}: prior samples "
+                            "judged digits", "dlplay": " / ".join(f"{q[b]:.0%}" for b in sorted(q)),
+                    "unit": "share", "goal": "collapse at beta 4 (0 active units), beta 1 > beta 4 + 15 points, "
+                                             "fewer active units at beta 1 than 0", "ok": ok,
+                    "note": "active units " + " / ".join(str(au[b]) for b in sorted(au))
+                            + f" of 8; {time.perf_counter() - t0:.0f} s for the five models"})
+    return out
+
+
 def rows(quick: bool) -> list[dict]:
     ds = data.load("digits")
-    return [*_twenty_seconds(ds, quick), *_ae_versus_vae(ds, quick), _speed(ds, quick)]
+    return [*_twenty_seconds(ds, quick), *_ae_versus_vae(ds, quick), *_beta(quick), _speed(ds, quick)]

@@ -6,8 +6,11 @@ Every file bench/bench_<name>.py defines `rows(quick: bool) -> list[dict]`; each
      "baseline_name": "", "unit": "nats", "note": "..."}
 
 `baseline` is the same thing done the way people would do it without dlplay (a bare PyTorch loop, openTSNE's
-defaults, ...), measured in the same process, so the two numbers sit side by side. The harness prints a table,
-then the rows as one JSON object on the last line, and writes bench/results/latest.json.
+defaults, ...), measured in the same process, so the two numbers sit side by side. A row that states a goal
+carries it as `"goal": ">= 0.8"` (words a reader understands) and the verdict as `"ok": True / False`, computed by
+the bench that measured it. The harness prints a table (a row with ok == False is marked FAIL), then the rows as
+one JSON object on the last line, writes bench/results/latest.json (not committed; a summary the README quotes is
+committed next to it, e.g. bench/results/README-table.json), and exits 1 when any row failed or a bench crashed.
 """
 
 from __future__ import annotations
@@ -38,8 +41,19 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def failed(r: dict) -> bool:
+    """A row fails when its bench crashed or it carries a goal it did not meet (ok is False)."""
+    return r.get("what") == "FAILED" or r.get("ok") is False
+
+
+def verdict(r: dict) -> str:
+    if failed(r):
+        return "FAIL"
+    return "ok" if r.get("ok") is True else ""
+
+
 def table(rows: list[dict]) -> str:
-    head = ["bench", "what", "dlplay", "baseline", "ratio", "unit", "note"]
+    head = ["", "bench", "what", "dlplay", "baseline", "ratio", "unit", "goal", "note"]
     body = []
     for r in rows:
         ratio = r.get("ratio")
@@ -47,8 +61,8 @@ def table(rows: list[dict]) -> str:
                 isinstance(r.get("dlplay"), (int, float)):
             ratio = r["dlplay"] / r["baseline"]
         base = _fmt(r.get("baseline")) + (f" ({r['baseline_name']})" if r.get("baseline_name") else "")
-        body.append([r.get("bench", ""), r.get("what", ""), _fmt(r.get("dlplay")), base, _fmt(ratio),
-                     r.get("unit", ""), r.get("note", "")])
+        body.append([verdict(r), r.get("bench", ""), r.get("what", ""), _fmt(r.get("dlplay")), base, _fmt(ratio),
+                     r.get("unit", ""), r.get("goal", ""), r.get("note", "")])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
     return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, body)])
@@ -87,8 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=float))
     print(table(rows))
+    bad = [r for r in rows if failed(r)]
+    for r in bad:
+        print(f"FAIL {r.get('bench', '')}: {r.get('what', '')}: {_fmt(r.get('dlplay'))} {r.get('unit', '')} "
+              f"(goal {r.get('goal', 'none stated')}) {r.get('note', '')}", file=sys.stderr)
+    print(f"{len(bad)} of {len(rows)} rows FAIL; {sum(r.get('ok') is True for r in rows)} met their goal",
+          file=sys.stderr)
     print(json.dumps(result, default=float))
-    return 1 if any(r.get("what") == "FAILED" for r in rows) else 0
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

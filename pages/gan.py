@@ -9,11 +9,11 @@ import torch
 from dlplay import checkpoints, data, limits, viz
 from dlplay.classifier import load_judge
 from dlplay.errors import InputError
-from dlplay.gan import (LOSSES, PRESETS, GAN2DConfig, GAN2DTask, generate,
+from dlplay.gan import (LOSSES, PRESETS, GAN2DConfig, GAN2DTask, generate, preset,
                         interpolate, image_task_from_checkpoint, load_2d, normalise_points, parse_points_csv,
                         save_2d)
 from dlplay.gan import viz as ganviz
-from dlplay.gan.gan2d import make_task as gan2d_make_task
+from dlplay.gan.gan2d import PRESET_NOTE, make_task as gan2d_make_task
 from dlplay.gan.images import BUILDER as BUILDER_IMG, ImageGANConfig, make_task as image_make_task
 from dlplay.runner import Job, resume_state, runner
 from dlplay.train import Trainer
@@ -33,7 +33,9 @@ page_header(
               "eight green modes; D's accuracy drifts towards 50%.",
               "Click **discriminator too strong**: the orange arrows (G's gradient) shrink and the 'gradient norm "
               "at G' number falls a hundredfold.",
-              "Click **mode collapse**: the purple cloud hops from mode to mode; then **WGAN-GP fixes it**.",
+              "Click **mode collapse**: the purple points squeeze into one clump that jumps around the ring ('modes "
+              "covered' stays at 0 or 1); then **WGAN-GP fixes it**: after a few hundred iterations most of the "
+              "eight modes are covered.",
               "Pause and use the single-step buttons: one D step reshapes the background, one G step moves the points "
               "along the arrows.",
               "Draw your own target with the lasso, or upload a CSV of x,y points.",
@@ -75,10 +77,11 @@ DEFAULTS = GAN2DConfig()
 
 
 def _apply_preset(name: str) -> None:
-    cfg = GAN2DConfig(dataset=ss.get("gan:target", "ring8")).with_(**PRESETS[name][0])
+    cfg = preset(name)   # the preset's knobs on the target it was calibrated for
     for k, v in cfg.as_dict().items():
         if k != "dataset":
             ss[f"gan:{k}"] = v
+    ss["gan:target"] = cfg.dataset
     ss["gan:preset"] = name
 
 
@@ -87,12 +90,15 @@ for k, v in DEFAULTS.as_dict().items():
         ss.setdefault(f"gan:{k}", v)
 
 with tab2d:
-    st.markdown("**Presets** (each sets the knobs below; then press Play):")
+    st.markdown("**Presets** (each sets the knobs below and the ring-of-8 target it was calibrated on; then press "
+                "Play):")
     pc = st.columns(len(PRESETS))
     for i, name in enumerate(PRESETS):
         pc[i].button(name, key=f"gan:preset:{i}", on_click=_apply_preset, args=(name,), width="stretch")
     if ss.get("gan:preset"):
         st.info(f"**{ss['gan:preset']}**: {PRESETS[ss['gan:preset']][1]}", icon=":material/visibility:")
+        if ss.get("gan:target") != preset(ss["gan:preset"]).dataset:
+            st.caption(PRESET_NOTE)
 
     target = st.selectbox("Target distribution", list(TARGETS), format_func=TARGETS.get, key="gan:target")
     points = None

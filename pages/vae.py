@@ -24,11 +24,17 @@ page_header(
               "Press *Sample from the prior* under the sliders, then drag z1 and z2.",
               "Open *AE versus VAE*: the same random draws decoded by a plain autoencoder and by a VAE; compare the "
               "judge's numbers.",
-              "Train with beta = 0 (no KL: almost an AE), then beta = 4: reconstructions get blurrier, the encoder "
-              "view rounder and tighter around the origin.",
+              "Open *beta trade-off*: the same VAE trained at five values of beta. Prior samples are best at a "
+              "moderate beta; at beta = 0 the codes spread away from the prior, and at beta = 4 the posterior "
+              "collapses (0 active latent units, KL 0): every sample is the same blob.",
+              "Train your own with latent size 8 and beta = 4: *Active latent units* falls to 0 of 8 and the 16 "
+              "live samples turn into one blob; then try beta = 0.5.",
               "Train with latent size 8, then pick two dimensions for the manifold."])
 device_badge()
 
+ACTIVE_NOTE = (f"units whose posterior mean mu(x) varies across the test images (variance > "
+               f"{vae.ACTIVE_THRESHOLD:g}, Burda et al. 2016); a unit that does not vary tells the decoder nothing: "
+               "with 0 active units the posterior has collapsed onto the prior")
 JUDGE_NOTE = ("judge: the project's digit classifier with an extra *not a digit* class; a sample counts as a digit "
               "when the judge gives some digit probability > 0.5")
 
@@ -49,6 +55,19 @@ def _judge():
 
 
 @st.cache_data(show_spinner=False)
+def _beta_table():
+    return vae.shipped_beta_table()
+
+
+def _beta_rows(rows):
+    return [{"beta": r["beta"], "prior samples judged digits": (f"{r['sampled_digits']:.0%}" if "sampled_digits" in r
+                                                                else "(digits only)"),
+             "active latent units": f"{r['active_units']} of {r['latent']}", "test KL (nats)": r["test_kl"],
+             "test recon (nats)": r["test_recon"], "posterior collapse": "yes" if vae.collapsed(r) else ""}
+            for r in rows]
+
+
+@st.cache_data(show_spinner=False)
 def _available():
     return data.dataset_names(available_only=True)
 
@@ -63,9 +82,12 @@ arch = c[2].selectbox("Network", ["auto", "mlp", "conv"], key="vae:arch",
                       help="auto: MLP for 8x8 digits, convolutional for larger images.")
 beta = c[3].select_slider("beta (weight of the KL term)", [0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0], 1.0,
                           key="vae:beta")
-st.caption("**beta** trades the two terms: small beta favours sharp reconstructions and lets codes spread out "
-           "(beta = 0 is an autoencoder with noise); large beta packs codes tightly onto the prior, so sampling "
-           "works better, but reconstructions get blurrier (the KL term costs more than detail is worth).")
+st.caption("**beta** trades the two terms. Small beta favours sharp reconstructions and lets codes spread away "
+           "from the prior (beta = 0 is an autoencoder with noise), so some prior draws land where no image was "
+           "encoded. A moderate beta packs the codes onto the prior and sampling works best. Larger beta makes "
+           "each latent unit cost more KL than its detail is worth: the encoder switches units off, and at "
+           "beta = 4 on the digits *all* of them (posterior collapse): every sample is the same blob. The "
+           "*beta trade-off* tab shows the measurement.")
 
 with errors_shown():
     ds = _data(ds_name)
@@ -113,16 +135,19 @@ if own:
                             description="Posterior means mu(x) of the test images under your trained VAE."))
 
 ev = trainer.last_eval if own else _shipped("vae_digits")[2]
-m = st.columns(3)
+m = st.columns(4)
 if ds_view.image_shape == (1, 8, 8):
     q = vae.sample_quality(model, _judge(), 500, 0)
     m[0].metric("Digits among 500 prior samples", f"{q['confident_share']:.0%}", help=JUDGE_NOTE)
     m[1].metric("Judge's mean confidence", f"{q['mean_confidence']:.2f}", help=JUDGE_NOTE)
+n_active, _ = vae.active_units(model, ds_view.x_test)
+m[3].metric("Active latent units", f"{n_active} of {d}", help=ACTIVE_NOTE)
 if ev.get("test_elbo") is not None:
     m[2].metric("Test ELBO (nats/image)", f"{ev['test_elbo']:.1f}",
                 help=f"= -(recon {ev['test_recon']:.1f} + KL {ev['test_kl']:.1f}), on the test split")
 
-tabs = st.tabs(["Latent manifold", "Sliders and sampling", "Encoder view", "AE versus VAE", "Interpolation"])
+tabs = st.tabs(["Latent manifold", "Sliders and sampling", "Encoder view", "AE versus VAE", "Interpolation",
+                "beta trade-off"])
 
 # -- latent manifold ------------------------------------------------------------------------------------------------
 with tabs[0], errors_shown():
@@ -220,3 +245,33 @@ with tabs[4], errors_shown():
     image_grid(both, key="vae:interp", ncols=steps, titles=None, download_name="vae_interpolation.png",
                caption="Top row: decoded along the straight line between the two posterior means. Bottom row: a "
                        "pixel cross-fade of the same two images, for contrast (ghosts, not digits).")
+
+# -- the beta trade-off -----------------------------------------------------------------------------------------------
+with tabs[5], errors_shown():
+    st.markdown("The same VAE trained once per value of beta, from the same seed on the same batches: only the "
+                "weight of the KL term differs. Two numbers per model: how many of 500 draws z ~ N(0, I) the judge "
+                "accepts as digits, and how many latent units are **active** (their posterior mean changes with "
+                "the input). When none is active the encoder ignores the image and q(z|x) is the prior for every "
+                "x: **posterior collapse**. KL is then 0 and the decoder can only draw its one average blob.")
+    bt = _beta_table()
+    st.plotly_chart(vae.beta_figure(bt["rows"]), key="vae:beta:fig", config={"displayModeBar": False})
+    st.caption(f"Shipped measurement: {bt['dataset']}, latent size {bt['latent']}, {bt['steps']:,} steps per "
+               f"model, seed {bt['seed']}. Bottom: 8 prior draws decoded by each model (the same draws). "
+               f"{JUDGE_NOTE}; active units: {ACTIVE_NOTE}.")
+    st.dataframe(_beta_rows(bt["rows"]), hide_index=True, width="stretch")
+    st.markdown("**Measure it yourself** with the settings above (dataset, latent size, network; beta is swept) "
+                "and another seed:")
+
+    def live_sweep(tr):
+        rows = vae.beta_table(tr.task.models(), tr.task.data, _judge() if tr.task.data.image_shape == (1, 8, 8)
+                              else None, n=500, seed=0)
+        n_draw = st.session_state["vae:beta:draws"] = st.session_state.get("vae:beta:draws", 0) + 1  # unique keys
+        st.plotly_chart(vae.beta_figure(rows), key=f"vae:beta:live:{n_draw}", config={"displayModeBar": False})
+        st.caption(f"Your measurement: {tr.task.data.name}, latent size {tr.task.tasks[0].model.latent}, "
+                   f"{tr.steps:,} steps per model, seed {st.session_state.get('vae:beta:seed', 0)}.")
+        st.dataframe(_beta_rows(rows), hide_index=True, width="stretch")
+
+    sweep_cfg = vae.VAEConfig(dataset=ds_name, latent=int(latent), arch=arch_used)   # beta is what is swept
+    training_panel("vae:beta", vae.make_beta_sweep_task, config=sweep_cfg, seconds=60.0, steps=vae.BETA_SWEEP_STEPS,
+                   max_seconds=120.0, record_every=25, live=live_sweep, label="Train one VAE per beta",
+                   panels={f"KL (nats) at beta {b:g}": [f"kl_beta{b:g}"] for b in (0.5, 4.0)})

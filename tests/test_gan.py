@@ -127,13 +127,36 @@ def test_stop_and_resume_equals_one_run():
     assert all(torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters()))
 
 
-def test_vanishing_gradient_preset_starves_the_generator():
+def test_every_preset_selects_the_target_it_was_calibrated_on():
+    for name in PRESETS:
+        assert preset(name).dataset == "ring8"
+        assert "ring" in PRESETS[name][1]                       # and its description says which
+    assert preset("mode collapse", "moons").dataset == "moons"  # an explicit target (the CLI's --dataset) wins
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_vanishing_gradient_preset_starves_the_generator_on_its_target(seed):
     norms = {}
     for name in ("healthy training", "discriminator too strong: vanishing gradients"):
-        task = GAN2DTask(preset(name), seed=0, device="cpu")
+        task = GAN2DTask(preset(name), seed=seed, device="cpu")
         tr = Trainer(task).run(steps=120)
         norms[name] = np.median([h["g_grad_norm"] for h in tr.history[-20:]])
-    assert norms["discriminator too strong: vanishing gradients"] < 0.1 * norms["healthy training"]
+    # measured at seed 1: 2.7e-6 against 1.8; the README's seed-0 row: 2.3e-6 against 1.5
+    assert norms["discriminator too strong: vanishing gradients"] < 0.01 * norms["healthy training"]
+
+
+@pytest.mark.timeout(1200)  # pytest.ini allows 300 s; the loaded box needs more
+@pytest.mark.slow   # 400 WGAN-GP iterations of 5 critic steps with a double backward: 220 s a seed on the loaded box
+@pytest.mark.parametrize("seed", [1, 2])
+def test_wgan_gp_preset_covers_most_modes_on_its_target_where_mode_collapse_covers_few(seed):
+    covered = {}
+    for name, steps in (("WGAN-GP fixes it", 400), ("mode collapse", 300)):
+        task = GAN2DTask(preset(name), seed=seed, device="cpu")
+        Trainer(task).run(steps=steps)
+        covered[name] = task.distances()["modes_covered"]
+    # of the ring's 8; measured every 50 iterations at seeds 1 / 2: 7 / 6 at 300, 5 / 7 at 350, 8 / 8 at 400
+    assert covered["WGAN-GP fixes it"] >= 6
+    assert covered["mode collapse"] <= 1                       # measured 0 / 0: one clump, between the modes
 
 
 def test_view_and_figure():
@@ -162,11 +185,28 @@ def test_points_csv():
     pts = parse_points_csv(b"x,y\n" + b"\n".join(f"{i},{i * i}".encode() for i in range(20)))
     assert pts.shape == (20, 2) and np.abs(pts).max() == pytest.approx(2.5)
     for bad, msg in [(b"x,y\n1,2\n", "at least 10"), (b"1;2\nfoo;bar\n", "Line 2"), (b"", "empty"),
-                     (b"\x00\x01binary", "binary"), (b"1\n2\n3\n", "needs x and y")]:
+                     (b"\x00\x01binary", "binary"), (b"1\n2\n3\n", "Line 1 .*1 value.*x and y")]:
         with pytest.raises(InputError, match=msg):
             parse_points_csv(bad)
+    # Tabs, semicolons and spaces separate cells too; comments and blank lines are skipped.
+    body = [f"{i}\t{i % 5}" for i in range(12)]
+    assert parse_points_csv("\n".join(["# my points", "", *body]).encode()).shape == (12, 2)
+    assert parse_points_csv("\n".join(f"{i} {i % 5}" for i in range(12)).encode()).shape == (12, 2)
     task = GAN2DTask(GAN2DConfig(dataset="points"), device="cpu", points=pts)
     assert "modes_covered" not in Trainer(task).run(steps=2).latest
+
+
+def test_ragged_or_non_numeric_points_csv_is_refused_with_its_line_number():
+    good = [f"{i},{i % 5}" for i in range(12)]
+    for lines, msg in [(["x,y", *good[:6], "6,1,7", *good[7:]], "Line 8 .*3 values"),        # an extra cell
+                       (["x,y", *good[:4], "4", *good[5:]], "Line 6 .*1 value"),             # a missing cell
+                       (["x,y", *good[:9], "9,,", *good[10:]], "Line 11 .*empty cell"),
+                       ([*good[:3], "3,abc", *good[4:]], "Line 4 .*'abc' is not a number"),
+                       ([*good[:2], "x,y", *good[2:]], "Line 3"),                            # a header mid-file
+                       ([*good[:5], "5,nan", *good[6:]], "Line 6 .*finite"),
+                       ([*good[:5], "5;inf", *good[6:]], "Line 6 .*finite")]:
+        with pytest.raises(InputError, match=msg):
+            parse_points_csv("\n".join(lines).encode())
 
 
 # -- images -------------------------------------------------------------------------------------------------------

@@ -56,10 +56,7 @@ def read_image(data: bytes, *, max_pixels: int = MAX_PIXELS, min_side: int = 1,
                          "on each side.")
     img = ImageOps.exif_transpose(img)
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, np.float64)
-        hi = max(float(arr.max()), 1.0)
-        img = Image.fromarray((arr / (65535.0 if hi > 255 else 255.0) * 255).clip(0, 255).astype(np.uint8))
-        notes.append("The image has more than 8 bits per pixel; it was scaled to 8 bits.")
+        img = _to_8_bits(img, notes)
     if img.mode == "CMYK":
         notes.append("The image is in CMYK (print) colours; it was converted to RGB.")
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
@@ -69,6 +66,29 @@ def read_image(data: bytes, *, max_pixels: int = MAX_PIXELS, min_side: int = 1,
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, rgba)
     return img.convert("RGB")
+
+
+def _to_8_bits(img: Image.Image, notes: list[str]) -> Image.Image:
+    """A 16-bit, 32-bit integer or float grey image as 8 bits, scaled by the range its pixels actually use.
+
+    A 16-bit PNG often holds fewer bits (a 12-bit camera or scanner writes 0..4095): dividing by 65,535 would
+    leave it nearly black. Values already within 0..255 (or a float image within 0..1) keep their grey levels;
+    anything else is stretched linearly from its darkest to its brightest pixel, and the note says so."""
+    arr = np.asarray(img, np.float64)
+    finite = arr[np.isfinite(arr)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    arr = np.nan_to_num(arr, nan=lo, posinf=hi, neginf=lo)
+    if img.mode == "F" and lo >= 0 and hi <= 1:
+        out, how = arr * 255, "its values 0..1 were mapped to grey levels 0..255"
+    elif lo >= 0 and hi <= 255:
+        out, how = arr, "its values already fit 0..255 and were kept"
+    elif hi > lo:
+        out = (arr - lo) / (hi - lo) * 255
+        how = f"its pixels run from {lo:g} to {hi:g}, and that range was stretched to 0..255"
+    else:
+        out, how = np.full_like(arr, 128.0), f"every pixel is {lo:g}, shown as mid-grey"
+    notes.append(f"The image has more than 8 bits per pixel; {how}.")
+    return Image.fromarray(np.rint(out).clip(0, 255).astype(np.uint8))
 
 
 def read_text(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES, what: str = "text file") -> str:

@@ -37,3 +37,22 @@ def test_vae_page_manifold_sliders_sampling_and_training(root):
     assert not at.exception, at.exception
     assert any("your VAE" in s.value for s in at.success)
     assert any(k.startswith("VAE:") for k in at.session_state[PUBLISHED])
+
+
+def test_vae_page_shows_the_beta_trade_off_and_measures_it_again(root):
+    at = AppTest.from_file(str(root / "pages" / "vae.py"), default_timeout=180).run()
+    assert not at.exception and not at.error
+    charts = [c.proto.id for c in at.get("plotly_chart")]
+    assert any(c.endswith("vae:beta:fig") for c in charts)            # the shipped measurement, on open
+    table = at.dataframe[0].value
+    collapsed = table[table["posterior collapse"] == "yes"]
+    assert list(collapsed["beta"]) == [4.0]                            # collapse named where it happens
+    assert any(m.label == "Active latent units" for m in at.metric)
+    caption = " ".join(c.value for c in at.caption)
+    assert "posterior collapse" in caption and "sampling works better" not in caption
+
+    at.number_input(key="vae:beta:steps").set_value(20)
+    at.button(key="vae:beta:start").click().run()
+    assert not at.exception, at.exception
+    assert any("vae:beta:live" in c.proto.id for c in at.get("plotly_chart"))   # the user's own sweep drawn
+    assert len(at.dataframe) >= 2 and len(at.dataframe[1].value) == 5  # one row per beta
