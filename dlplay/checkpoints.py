@@ -26,7 +26,8 @@ ALLOWED_BUILDERS = frozenset({
     "dlplay.classifier:build_model", "dlplay.autoencoders:build_model", "dlplay.vae:build_model",
     "dlplay.gan:build_gan2d", "dlplay.gan:build_dcgan", "dlplay.words:build_vectors",
     "dlplay.convolution:build_model", "dlplay.qlearning:build_model", "dlplay.multimodal:build_model",
-    "dlplay.pretraining:build_model",
+    "dlplay.pretraining:build_model", "dlplay.documents:build_model", "dlplay.documents:build_encoder",
+    "dlplay.documents.glove:build_model", "dlplay.documents.glove:build_vectors",
 })
 FORMAT = "dlplay-checkpoint-1"
 

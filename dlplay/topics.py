@@ -135,6 +135,9 @@ TOPICS = [
     "dlplay.qlearning",
     "dlplay.multimodal",
     "dlplay.pretraining",
+    "dlplay.documents",
+    "dlplay.documents.glove",
+    "dlplay.documents.doc2vec",
 ]
 
 

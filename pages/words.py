@@ -219,7 +219,7 @@ cfg = W.Word2VecConfig(corpus=source, text=text, arch=arch, loss=loss, dim=dim, 
 def live(tr):
     t = tr.task
     st.caption(f"Epoch {t.epoch:.2f} of {t.epochs}, vocabulary {len(t.vocab):,} words, "
-               f"{t.raw_tokens:,} tokens per epoch, learning rate {t._lr():.4f}.")
+               f"{t.raw_tokens:,} tokens per epoch, learning rate {t.learning_rate():.4f}.")
 
 
 trainer = training_panel("words:w2v", W.make_task, config=cfg, seconds=15.0, max_seconds=120.0, record_every=10,

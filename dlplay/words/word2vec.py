@@ -313,9 +313,23 @@ class Word2VecTask(Task):
     def epoch(self) -> float:
         return self.words_done / len(self.ids)
 
-    def _lr(self) -> float:
+    def learning_rate(self) -> float:
+        """The current step size: alpha0 falling linearly to alpha0 / 10^4 over the planned epochs (as in word2vec.c)."""
         done = min(1.0, self.words_done / (self.epochs * len(self.ids)))
         return max(self.alpha0 * (1 - done), self.alpha0 * 1e-4)
+
+    @classmethod
+    def output_layer_only(cls, vocab, dim: int, loss: str, negative: int, generator, device) -> "Word2VecTask":
+        """A task with a vocabulary but no corpus, for timing the output layer alone (the softmax-cost table)."""
+        task = cls.__new__(cls)
+        task.vocab, task.loss, task.arch, task.negative, task.generator, task.device = (vocab, loss, "skipgram",
+                                                                                        negative, generator, device)
+        task.model = build_model(len(vocab), dim, loss).to(device)
+        task.dup_cap = 32.0
+        task.table = torch.arange(len(vocab))
+        if loss == "hierarchical":
+            task._build_paths()
+        return task
 
     def _negatives(self, n: int) -> torch.Tensor:
         draw = torch.randint(len(self.table), (n * self.negative,), generator=self.generator)
@@ -404,7 +418,7 @@ class Word2VecTask(Task):
             self.pos = 0
         keep = torch.rand(n_read, generator=self.generator) < self.keep[ids]
         ids, doc = ids[keep], doc[keep]
-        lr = self._lr()
+        lr = self.learning_rate()
         if self.arch == "skipgram":
             inputs, targets = (t.to(self.device) for t in skipgram_pairs(ids, doc, self.window, self.generator))
             mask = None
@@ -656,13 +670,7 @@ def softmax_cost(vocab_sizes=(1_000, 4_000, 16_000, 64_000), losses=LOSSES, dim:
         counts = (1e6 / np.arange(1, V + 1)).astype(np.int64) + 1
         voc = Vocab([f"w{i}" for i in range(V)], counts, {})
         for loss in losses:
-            task = Word2VecTask.__new__(Word2VecTask)   # a task without a corpus: only the output layer is timed
-            task.vocab, task.loss, task.arch, task.negative, task.generator, task.device = voc, loss, "skipgram", negative, g, device
-            task.model = build_model(V, dim, loss).to(device)
-            task.dup_cap = 32.0
-            task.table = torch.arange(V)
-            if loss == "hierarchical":
-                task._build_paths()
+            task = Word2VecTask.output_layer_only(voc, dim, loss, negative, g, device)
             centre = torch.randint(V, (batch,), generator=g).to(device)
             target = torch.randint(V, (batch,), generator=g).to(device)
             times = []
