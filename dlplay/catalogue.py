@@ -53,6 +53,11 @@ DEMOS = [
     Demo("Perception and style", "style.py", "Style transfer", ":material/palette:",
          "Style lives in the correlations (Gram matrices) of a CNN's feature maps, content in its deeper activations.",
          "Upload two pictures and watch one take the other's style; see why deep-feature distances beat pixel MSE."),
+    Demo("Generative models", "sequences.py", "Sequences and autoregressive models", ":material/timeline:",
+         "Predict the next symbol from everything before it: n-grams, RNNs, LSTMs, attention, and digits drawn "
+         "pixel by pixel with an exact likelihood.",
+         "Sample text from n-grams, an RNN and an LSTM; watch gradients vanish; the copy task with a delay slider; "
+         "attention's heat map on a reversal; a PixelCNN beside the VAE."),
 ]
 
 

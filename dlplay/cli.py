@@ -29,13 +29,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train gan2d": ("dlplay.gan", "a GAN on a 2-D toy distribution"),
     "train gan": ("dlplay.gan", "a DCGAN-style GAN on images"),
     "train word2vec": ("dlplay.words", "word2vec (skip-gram / CBOW) from scratch"),
+    "train charlm": ("dlplay.sequences", "a character language model: n-gram, vanilla RNN or LSTM"),
+    "train copy-task": ("dlplay.sequences", "RNN or LSTM on 'remember the first symbol' after a delay"),
+    "train reverse": ("dlplay.sequences", "encoder-decoder reversing digit strings, with or without attention"),
+    "train pixelcnn": ("dlplay.sequences", "a PixelCNN on binarised 8x8 digits (exact likelihood)"),
     "embed": ("dlplay.embed", "project a dataset with PCA, t-SNE, UMAP, MDS, Isomap or LLE"),
     "style": ("dlplay.style", "neural style transfer of one picture onto another"),
     "corpus": ("dlplay.words", "write a built-in text corpus, tokenised"),
 }
 
 # Modules that ship checkpoints re-created by `python -m dlplay pretrain`; each defines pretrain(out_dir) -> dict.
-PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words"]
+PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words",
+            "dlplay.sequences"]
 
 
 def _module(name: str):
