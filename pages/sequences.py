@@ -144,7 +144,7 @@ def char_part(arch: str) -> None:
     what = {"rnn": "vanilla RNN (tanh)", "lstm": "LSTM"}[arch]
     if arch == "rnn":
         st.markdown("A hand-written recurrent cell reads the text one character at a time and carries a state "
-                    "s_t of 256 numbers; after every character it predicts the next one (a loss at every step). "
+                    "s_t of 192 numbers; after every character it predicts the next one (a loss at every step). "
                     "It is trained by backpropagation through time, truncated to windows of 64 characters (the "
                     "state carries over between windows, the gradient does not).")
         st.latex(r"s_t=\tanh(U x_t + W s_{t-1} + b),\qquad p(x_{t+1}\mid x_{\le t})=\mathrm{softmax}(V s_t + c)")
@@ -156,7 +156,7 @@ def char_part(arch: str) -> None:
                  r"g_t=\tanh(U_gx_t+W_gh_{t-1}+b_g)\\&c_t=f_t\odot c_{t-1}+i_t\odot g_t,\qquad "
                  r"h_t=o_t\odot\tanh(c_t)\end{aligned}")
     c = st.columns(3)
-    hidden = c[0].select_slider("Hidden size", [64, 128, 256, 512], 256, key=f"seq:{arch}:hidden")
+    hidden = c[0].select_slider("Hidden size", [64, 128, 192, 256, 512], 192, key=f"seq:{arch}:hidden")
     seq_len = c[1].select_slider("BPTT window (characters)", [16, 32, 64, 128], 64, key=f"seq:{arch}:bptt")
     lr = c[2].select_slider("Learning rate", [3e-4, 1e-3, 3e-3, 1e-2], 3e-3, key=f"seq:{arch}:lr")
     cfg = sq.CharConfig(arch=arch, hidden=hidden, seq_len=seq_len, lr=lr)
@@ -259,7 +259,7 @@ with errors_shown():
             st.metric(f"Your {arch.upper()}: accuracy at delay {delay} (1,000 fresh sequences)", f"{acc:.1%}")
             _download(trainer, f"copy_{arch}_d{delay}")
         st.plotly_chart(fg.copy_figure(sweep, live_pts), key="seq:copy:fig")
-        st.caption("Lines: RNN and LSTM trained afresh at each delay for 2,000 steps (measured by `python -m "
+        st.caption("Lines: RNN and LSTM trained afresh at each delay for 1,500 steps (measured by `python -m "
                    "dlplay pretrain sequences`, seed 0). Stars: models you trained here.")
 
     elif part == PARTS[4]:

@@ -65,7 +65,7 @@ class RNNCell(nn.Module):
 class LSTMCell(nn.Module):
     """The four gates of the LSTM, computed in one product and split (order i, f, g, o as in nn.LSTM)."""
 
-    def __init__(self, n_in: int, hidden: int):
+    def __init__(self, n_in: int, hidden: int, forget_bias: float = 1.0):
         super().__init__()
         self.hidden = hidden
         self.U = nn.Linear(n_in, 4 * hidden)             # U_i, U_f, U_g, U_o stacked, with the biases
@@ -73,8 +73,8 @@ class LSTMCell(nn.Module):
         bound = 1 / math.sqrt(hidden)
         for p in (self.U.weight, self.U.bias, self.W.weight):
             nn.init.uniform_(p, -bound, bound)
-        with torch.no_grad():   # forget-gate bias 1: remember by default at the start (Jozefowicz et al. 2015)
-            self.U.bias[hidden:2 * hidden].fill_(1.0)
+        with torch.no_grad():   # forget-gate bias > 0: remember by default at the start (Gers et al. 2000;
+            self.U.bias[hidden:2 * hidden].fill_(forget_bias)   # 1 in Jozefowicz et al. 2015; more for long gaps)
 
     def initial(self, batch: int, device=None):
         z = torch.zeros(batch, self.hidden, device=device)
@@ -93,13 +93,13 @@ class LSTMCell(nn.Module):
         return state[0]
 
 
-def make_cell(cell: str, n_in: int, hidden: int) -> nn.Module:
+def make_cell(cell: str, n_in: int, hidden: int, forget_bias: float = 1.0) -> nn.Module:
     if cell == "tanh":
         return RNNCell(n_in, hidden, "tanh", "default")
     if cell == "relu":
         return RNNCell(n_in, hidden, "relu", "identity")
     if cell == "lstm":
-        return LSTMCell(n_in, hidden)
+        return LSTMCell(n_in, hidden, forget_bias)
     raise InputError(f"Unknown cell {cell!r}: choose one of {', '.join(CELLS)}.")
 
 
@@ -122,11 +122,12 @@ def run_cell(cell: nn.Module, ux: torch.Tensor, state, keep_states: bool = False
 class SequenceNet(nn.Module):
     """Symbols in, a prediction per step out: embedding -> recurrent cell -> linear layer to logits."""
 
-    def __init__(self, vocab: int, cell: str = "lstm", hidden: int = 256, embed: int = 32, n_out: int | None = None):
+    def __init__(self, vocab: int, cell: str = "lstm", hidden: int = 256, embed: int = 32, n_out: int | None = None,
+                 forget_bias: float = 1.0):
         super().__init__()
         self.vocab, self.cell_name, self.hidden_size = vocab, cell, hidden
         self.embed = nn.Embedding(vocab, embed)
-        self.cell = make_cell(cell, embed, hidden)
+        self.cell = make_cell(cell, embed, hidden, forget_bias)
         self.out = nn.Linear(hidden, n_out or vocab)
 
     def initial(self, batch: int):
@@ -141,8 +142,8 @@ class SequenceNet(nn.Module):
 
 
 def build_model(vocab: int = T.V, cell: str = "lstm", hidden: int = 256, embed: int = 32,
-                n_out: int | None = None) -> SequenceNet:
-    return SequenceNet(int(vocab), cell, int(hidden), int(embed), n_out)
+                n_out: int | None = None, forget_bias: float = 1.0) -> SequenceNet:
+    return SequenceNet(int(vocab), cell, int(hidden), int(embed), n_out, float(forget_bias))
 
 
 # -- the character language model --------------------------------------------------------------------------------

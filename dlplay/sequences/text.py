@@ -11,8 +11,6 @@ character model on the page is measured by (lower is better; a uniform guess ove
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from functools import lru_cache
 
 import numpy as np
@@ -96,51 +94,75 @@ def corpus(name: str = "lee") -> tuple[torch.Tensor, torch.Tensor]:
 
 # -- the n-gram model --------------------------------------------------------------------------------------------
 class NGram:
-    """Character n-gram counts with add-k smoothing. `fit` may be called on successive chunks of text."""
+    """Character n-gram counts with add-k smoothing. `fit` may be called on successive chunks of text.
+
+    Each (context, next character) pair is counted under one integer code, its characters read as digits in
+    base V (next character lowest), so counting is numpy's `unique` and a context's counts are one contiguous
+    run of the sorted codes. The text is taken to start after n-1 spaces."""
 
     def __init__(self, order: int = 3, k: float = 0.1):
         self.order, self.k = int(order), float(k)
-        self.counts: dict[tuple, np.ndarray] = defaultdict(lambda: np.zeros(V, np.float64))
+        self._chunks: list[np.ndarray] = []
+        self._table = None
         self.seen = 0
+
+    def _codes(self, seq: np.ndarray) -> np.ndarray:
+        """code(x_{t-n+1..t-1}, x_t) = x_t + sum_j x_{t-j} V^j for every t after the first n-1 (the padding)."""
+        n = self.order - 1
+        code = seq[n:].astype(np.int64)
+        for j in range(1, n + 1):
+            code = code + seq[n - j:len(seq) - j].astype(np.int64) * V ** j
+        return code
+
+    def _padded(self, ids, before=None) -> np.ndarray:
+        n = self.order - 1
+        pre = np.zeros(n, np.int64)                       # spaces (index 0)
+        if before is not None and n:
+            b = np.asarray(before, np.int64)[-n:]
+            pre[n - len(b):] = b
+        return np.concatenate([pre, np.asarray(ids, np.int64)])
 
     def fit(self, ids: torch.Tensor, before: torch.Tensor | None = None) -> "NGram":
         """Count every character of ids in its context; `before` is the text just before ids (when counting a long
         text chunk by chunk), used as context only."""
-        pre = [] if before is None else before.tolist()[len(before) - self.order + 1:] if self.order > 1 else []
-        seq = pre + ids.tolist()
-        n = self.order - 1
-        for t in range(len(pre), len(seq)):
-            ctx = tuple(seq[max(0, t - n):t])
-            self.counts[ctx][seq[t]] += 1    # contexts shorter than n only at the very start of the text
-        self.seen += len(seq) - len(pre)
+        self._chunks.append(self._codes(self._padded(ids, before)))
+        self._table = None
+        self.seen += len(ids)
         return self
 
+    def table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(pair codes, their counts, context codes, their counts), sorted."""
+        if self._table is None:
+            codes = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int64)
+            keys, counts = np.unique(codes, return_counts=True)
+            ctx, inv = np.unique(keys // V, return_inverse=True)
+            self._table = (keys, counts.astype(np.float64), ctx, np.bincount(inv, weights=counts).astype(np.float64))
+        return self._table
+
     def probs(self, context) -> np.ndarray:
-        """p(next | the last order-1 characters of context), add-k smoothed (unseen contexts: uniform)."""
-        ctx = tuple(int(c) for c in list(context)[max(0, len(context) - self.order + 1):]) if self.order > 1 else ()
-        c = self.counts.get(ctx)
-        if c is None:
-            return np.full(V, 1.0 / V)
+        """p(next | the last order-1 characters of context), add-k smoothed (an unseen context: uniform)."""
+        keys, counts, _, _ = self.table()
+        seq = self._padded(list(context)[max(0, len(context) - self.order + 1):] if self.order > 1 else [])
+        c_code = int(self._codes(np.append(seq, 0))[-1]) // V if self.order > 1 else 0
+        lo, hi = np.searchsorted(keys, [c_code * V, c_code * V + V])
+        c = np.zeros(V)
+        c[keys[lo:hi] % V] = counts[lo:hi]
         return (c + self.k) / (c.sum() + self.k * V)
 
     def bits_per_char(self, ids: torch.Tensor) -> float:
-        seq = ids.tolist()
-        n = self.order - 1
-        total = 0.0
-        for t in range(len(seq)):
-            total -= math.log2(self.probs(seq[max(0, t - n):t])[seq[t]])
-        return total / max(1, len(seq))
+        """-1/T sum_t log2 p(x_t | x_{t-n+1..t-1}) over the text."""
+        keys, counts, ctx, ctx_counts = self.table()
+        codes = self._codes(self._padded(ids))
+        if len(codes) == 0:
+            return float("nan")
 
-    def sample(self, prompt_ids, n: int, temperature: float = 1.0, generator=None) -> tuple[list[int], np.ndarray]:
-        """Continue the prompt by n characters: (ids, the next-character distributions used, shape (n, V))."""
-        rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=generator)))
-        seq, dists = list(int(i) for i in prompt_ids), []
-        for _ in range(n):
-            p = self.probs(seq)
-            q = sharpen(p, temperature)
-            dists.append(p)
-            seq.append(int(q.argmax()) if temperature == 0 else int(rng.choice(V, p=q)))
-        return seq[len(prompt_ids):], np.array(dists)
+        def lookup(sorted_keys, values, q):
+            i = np.clip(np.searchsorted(sorted_keys, q), 0, max(len(sorted_keys) - 1, 0))
+            hit = (sorted_keys[i] == q) if len(sorted_keys) else np.zeros(len(q), bool)
+            return np.where(hit, values[i] if len(values) else 0.0, 0.0)
+
+        p = (lookup(keys, counts, codes) + self.k) / (lookup(ctx, ctx_counts, codes // V) + self.k * V)
+        return float(-np.log2(p).mean())
 
 
 def sharpen(p: np.ndarray, temperature: float) -> np.ndarray:
