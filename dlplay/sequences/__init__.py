@@ -31,8 +31,8 @@ BUILDER = "dlplay.sequences:build_model"
 
 # Step budgets, so `python -m dlplay pretrain sequences` writes the same files on any machine.
 SHIPPED: dict[str, Shipped] = {
-    "seq_rnn_lee": Shipped("seq_rnn_lee", "lee", CharConfig(arch="rnn"), 1200),
-    "seq_lstm_lee": Shipped("seq_lstm_lee", "lee", CharConfig(arch="lstm"), 1200),
+    "seq_rnn_lee": Shipped("seq_rnn_lee", "lee", CharConfig(arch="rnn"), 3000),
+    "seq_lstm_lee": Shipped("seq_lstm_lee", "lee", CharConfig(arch="lstm"), 3000),
     "seq_copy_rnn_d20": Shipped("seq_copy_rnn_d20", "copy", CopyConfig(arch="rnn", delay=20), 1500),
     "seq_copy_lstm_d20": Shipped("seq_copy_lstm_d20", "copy", CopyConfig(arch="lstm", delay=20), 1500),
     "seq_reverse_attention": Shipped("seq_reverse_attention", "reverse", ReverseConfig(attention=True), 2500),
@@ -219,7 +219,7 @@ def gradient_curves(models: dict, corpus: str = "lee", T_steps: int = 50, batch:
     return {name: rnn.gradient_through_time(m, ids, T_steps).numpy() for name, m in models.items()}
 
 
-def fresh_char_model(cell: str, hidden: int = 256, seed: int = 0):
+def fresh_char_model(cell: str, hidden: int = 192, seed: int = 0):
     """An untrained character model (tanh, ReLU with identity init, or LSTM) for the gradient comparison."""
     torch.manual_seed(seed)
     return rnn.build_model(T.V, cell, hidden)
