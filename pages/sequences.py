@@ -2,7 +2,6 @@
 
 import time
 
-import numpy as np
 import streamlit as st
 import torch
 
@@ -315,7 +314,8 @@ with errors_shown():
         if len(x) > sq.seq2seq.MAX_LEN:
             raise InputError(f"That is {len(x)} digits; the limit is {sq.seq2seq.MAX_LEN}.")
         xt = torch.tensor([[int(ch) for ch in x]])
-        show = {"with attention": _shipped("seq_reverse_attention")[0], "no attention": _shipped("seq_reverse_plain")[0]}
+        show = {"with attention": _shipped("seq_reverse_attention")[0],
+                "no attention": _shipped("seq_reverse_plain")[0]}
         if mine:
             show = {"yours": trainer.task.model, **show}
         cols = st.columns(len(show))

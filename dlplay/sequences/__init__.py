@@ -68,7 +68,8 @@ def vae_on_binary_digits(steps: int = 3000, latent: int = 16, seed: int = 0) -> 
     task = vae.VAETask(bds, latent=latent, seed=seed, device="cpu")
     Trainer(task, record_every=100).run(steps=steps)
     ev = task.evaluate()
-    return {f"vae{latent}_test_neg_elbo": -ev["test_elbo"], f"vae{latent}_sample100_seconds": time_vae_samples(task.model)}
+    return {f"vae{latent}_test_neg_elbo": -ev["test_elbo"],
+            f"vae{latent}_sample100_seconds": time_vae_samples(task.model)}
 
 
 def time_vae_samples(model, n: int = 100) -> float:

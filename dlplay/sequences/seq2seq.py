@@ -46,7 +46,7 @@ class Seq2Seq(nn.Module):
         self.out = nn.Linear(hidden * (2 if attention else 1), VOCAB)
 
     def attend(self, s: torch.Tensor, H: torch.Tensor, UH: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Bahdanau attention: weights a (B, n) over the encoder states H (B, n, hidden) and the context c (B, hidden)."""
+        """Bahdanau attention: weights a (B, n) over the encoder states H (B, n, hidden); the context c (B, hidden)."""
         e = self.v(torch.tanh(self.W_a(s)[:, None] + UH)).squeeze(-1)    # e_ti = v^T tanh(W_a s + U_a h_i)
         a = F.softmax(e, -1)
         return a, torch.bmm(a[:, None], H).squeeze(1)                    # c_t = sum_i a_ti h_i
