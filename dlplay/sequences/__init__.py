@@ -31,8 +31,8 @@ BUILDER = "dlplay.sequences:build_model"
 
 # Step budgets, so `python -m dlplay pretrain sequences` writes the same files on any machine.
 SHIPPED: dict[str, Shipped] = {
-    "seq_rnn_lee": Shipped("seq_rnn_lee", "lee", CharConfig(arch="rnn"), 1200),
-    "seq_lstm_lee": Shipped("seq_lstm_lee", "lee", CharConfig(arch="lstm"), 1200),
+    "seq_rnn_lee": Shipped("seq_rnn_lee", "lee", CharConfig(arch="rnn"), 3000),
+    "seq_lstm_lee": Shipped("seq_lstm_lee", "lee", CharConfig(arch="lstm"), 3000),
     "seq_copy_rnn_d20": Shipped("seq_copy_rnn_d20", "copy", CopyConfig(arch="rnn", delay=20), 1500),
     "seq_copy_lstm_d20": Shipped("seq_copy_lstm_d20", "copy", CopyConfig(arch="lstm", delay=20), 1500),
     "seq_reverse_attention": Shipped("seq_reverse_attention", "reverse", ReverseConfig(attention=True), 2500),
