@@ -70,6 +70,11 @@ DEMOS = [
     Demo("Before end-to-end", "pretraining.py", "Before end-to-end", ":material/stacks:",
          "Deep nets were first trained layer by layer: stack shallow autoencoders or RBMs on unlabelled images, then fine-tune with a few labels.",
          "Plot accuracy against labels per class for pre-trained, random and frozen features; watch an RBM's Gibbs chains turn noise into digits; unroll a deep belief net."),
+    Demo("Generative models", "sequences.py", "Sequences and autoregressive models", ":material/timeline:",
+         "Predict the next symbol from everything before it: n-grams, RNNs, LSTMs, attention, and digits drawn "
+         "pixel by pixel with an exact likelihood.",
+         "Sample text from n-grams, an RNN and an LSTM; watch gradients vanish; the copy task with a delay slider; "
+         "attention's heat map on a reversal; a PixelCNN beside the VAE."),
 ]
 
 

@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train glove": ("dlplay.documents.glove", "GloVe word vectors from the co-occurrence matrix, plain PyTorch"),
     "train doc-ae": ("dlplay.documents", "the deep document autoencoder on bags of words; precision@10 vs LSA"),
     "search": ("dlplay.documents", "search the Wikipedia paragraphs by TF-IDF, LSA, the autoencoder or Doc2Vec"),
+    "train charlm": ("dlplay.sequences", "a character language model: n-gram, vanilla RNN or LSTM"),
+    "train copy-task": ("dlplay.sequences", "RNN or LSTM on 'remember the first symbol' after a delay"),
+    "train reverse": ("dlplay.sequences", "encoder-decoder reversing digit strings, with or without attention"),
+    "train pixelcnn": ("dlplay.sequences", "a PixelCNN on binarised 8x8 digits (exact likelihood)"),
     "embed": ("dlplay.embed", "project a dataset with PCA, t-SNE, UMAP, MDS, Isomap or LLE"),
     "style": ("dlplay.style", "neural style transfer of one picture onto another"),
     "corpus": ("dlplay.words", "write a built-in text corpus, tokenised"),
@@ -47,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words",
             "dlplay.convolution", "dlplay.qlearning", "dlplay.multimodal", "dlplay.pretraining", "dlplay.documents",
             "dlplay.documents.glove"]
+            "dlplay.sequences"]
 
 
 def _module(name: str):
