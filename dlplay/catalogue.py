@@ -53,6 +53,9 @@ DEMOS = [
     Demo("Perception and style", "style.py", "Style transfer", ":material/palette:",
          "Style lives in the correlations (Gram matrices) of a CNN's feature maps, content in its deeper activations.",
          "Upload two pictures and watch one take the other's style; see why deep-feature distances beat pixel MSE."),
+    Demo("Adversarial learning", "domain.py", "Domain adaptation", ":material/transform:",
+         "A classifier learned on clean digits fails on digits in the wild; training its features to fool a domain discriminator makes it work there without target labels.",
+         "Measure the quiz (a discriminator tells the domains apart), watch t-SNE islands merge, compare DANN and alternating training with source only, break it with a high lambda."),
 ]
 
 

@@ -29,13 +29,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train gan2d": ("dlplay.gan", "a GAN on a 2-D toy distribution"),
     "train gan": ("dlplay.gan", "a DCGAN-style GAN on images"),
     "train word2vec": ("dlplay.words", "word2vec (skip-gram / CBOW) from scratch"),
+    "train domain-adapt": ("dlplay.domain", "adversarial domain adaptation: clean digits -> digits in the wild"),
     "embed": ("dlplay.embed", "project a dataset with PCA, t-SNE, UMAP, MDS, Isomap or LLE"),
     "style": ("dlplay.style", "neural style transfer of one picture onto another"),
     "corpus": ("dlplay.words", "write a built-in text corpus, tokenised"),
 }
 
 # Modules that ship checkpoints re-created by `python -m dlplay pretrain`; each defines pretrain(out_dir) -> dict.
-PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words"]
+PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words", "dlplay.domain"]
 
 
 def _module(name: str):
