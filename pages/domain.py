@@ -153,7 +153,8 @@ def _apply_preset(name: str) -> None:
                "da:preset": name})
 
 
-ss.setdefault("da:method", "grl")
+for k, v in {"da:method": "grl", "da:lam": 1.0, "da:schedule": "ramp", "da:ramp": 1000}.items():
+    ss.setdefault(k, v)
 pc = st.columns(len(PRESETS))
 for i, name in enumerate(PRESETS):
     pc[i].button(name, key=f"da:preset:{i}", on_click=_apply_preset, args=(name,), width="stretch")
@@ -162,11 +163,11 @@ if ss.get("da:preset"):
 c = st.columns([1.6, 1.4, 1.2, 1.2])
 method = c[0].radio("Method", list(D.METHODS), key="da:method", horizontal=True,
                     format_func={"source-only": "source only", "alternating": "alternating", "grl": "DANN (GRL)"}.get)
-lam = c[1].slider("Lambda (the adversarial weight)", 0.0, D.MAX_LAMBDA, 1.0, 0.1, key="da:lam",
+lam = c[1].slider("Lambda (the adversarial weight)", 0.0, D.MAX_LAMBDA, step=0.1, key="da:lam",
                   disabled=method == "source-only", help="Source only ignores it (lambda = 0).")
 schedule = c[2].radio("Lambda schedule", list(D.SCHEDULES), key="da:schedule", horizontal=True,
                       format_func={"ramp": "ramp (DANN)", "constant": "constant"}.get)
-ramp = int(c[3].number_input("Ramp steps", 1, 100_000, 1000, 100, key="da:ramp", disabled=schedule == "constant",
+ramp = int(c[3].number_input("Ramp steps", 1, 100_000, step=100, key="da:ramp", disabled=schedule == "constant",
                              help="The ramp reaches lambda after this many steps."))
 st.caption(D.METHODS[method])
 
@@ -184,8 +185,12 @@ trainer = training_panel(
             "lambda": ["lambda"]})
 
 # -- the network shown after training: the user's, else the shipped adapted one ----------------------------------
-if trainer is not None and trainer.steps > 0 and trainer.last_eval:
+if trainer is not None and trainer.steps > 0:
     model, ev, who = trainer.task.model, trainer.last_eval, "your network"
+    if not ev:   # stopped by hand: the panel evaluates only finished runs
+        if ss.get("da:ev:key") != (id(trainer), trainer.steps):
+            ss["da:ev"], ss["da:ev:key"] = trainer.task.evaluate(), (id(trainer), trainer.steps)
+        ev = ss["da:ev"]
     state, sentence = D.verdict(ev, method)
     if state == "collapsed":
         st.error(sentence, icon=":material/heart_broken:")
@@ -223,14 +228,14 @@ with errors_shown():
     image_grid(imgs, key="da:ad_grid", ncols=12, titles=titles, download_name="adapted_guesses.png",
                caption=f"The same target test images, guessed by {who}: {wrong} of {len(imgs)} wrong.")
     if who == "your network":
-        key = ("da:tsne", id(trainer), trainer.steps)
-        if ss.get("da:tsne:key") != key:
+        key = (id(trainer), trainer.steps)
+        if st.button("Draw the t-SNE of your network's features (a few seconds)", key="da:tsne:go"):
             with st.spinner("t-SNE of your network's features ..."):
-                ss["da:tsne:map"] = D.tsne_map(model, data, 250)
-            ss["da:tsne:key"] = key
-        mine = ss["da:tsne:map"]
-        st.plotly_chart(D.tsne_figure(mine, colour, target, "Your network: features"), key="da:tsne_mine")
-        st.caption(f"Domain mixing {D.mixing(mine):.2f} (1 = fully mixed, 0 = two islands).")
+                ss["da:tsne:map"], ss["da:tsne:key"] = D.tsne_map(model, data, 250), key
+        if ss.get("da:tsne:key") == key:
+            mine = ss["da:tsne:map"]
+            st.plotly_chart(D.tsne_figure(mine, colour, target, "Your network: features"), key="da:tsne_mine")
+            st.caption(f"Domain mixing {D.mixing(mine):.2f} (1 = fully mixed, 0 = two islands).")
 
 # -- 5. the failure mode -----------------------------------------------------------------------------------------
 with st.expander("When adaptation fails", expanded=False):

@@ -117,3 +117,36 @@ def test_cli_trains_and_reports_the_three_numbers(capsys, tmp_path):
     assert cli.main(["train", "domain-adapt", "--lambda", "99", "--steps", "5"]) == 2
     assert "lambda = 99.0 is out of range" in capsys.readouterr().err
     assert cli.main(["train", "domain-adapt", "--steps", "0"]) == 2
+
+
+def _target_gain(seed: int, steps: int, method: str = "grl") -> tuple[dict, dict]:
+    """Source only and an adapted run from the same seed: same network, data, batches and steps."""
+    out = []
+    for m in ("source-only", method):
+        task = D.make_task(D.DomainConfig(target="photo", method=m, ramp_steps=steps), seed)
+        Trainer(task, record_every=50).run(steps=steps, evaluate=False)
+        out.append({"source_accuracy": D.accuracy(task.model, task.data.xs_test, task.data.ys_test),
+                    "target_accuracy": D.accuracy(task.model, task.data.xt_test, task.data.yt_test),
+                    "domain_accuracy": D.discriminator_accuracy(task.model, task.data)})
+    return out[0], out[1]
+
+
+def test_adversarial_term_beats_source_only_on_the_target():
+    so, ad = _target_gain(0, 300)
+    assert ad["target_accuracy"] > so["target_accuracy"] + 0.04, (so, ad)
+    assert so["domain_accuracy"] > 0.9 and ad["domain_accuracy"] < so["domain_accuracy"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_adversarial_term_beats_source_only_on_other_seeds(seed):
+    so, ad = _target_gain(seed, 300)
+    assert ad["target_accuracy"] > so["target_accuracy"] + 0.04, (seed, so, ad)
+
+
+@pytest.mark.slow
+def test_lambda_too_high_collapses_the_features():
+    task = D.make_task(D.DomainConfig(target="photo", method="grl", lam=15.0, schedule="constant"), 0)
+    Trainer(task).run(steps=300, evaluate=False)
+    ev = task.evaluate()
+    assert D.verdict(ev, "grl")[0] == "collapsed", ev
