@@ -86,12 +86,15 @@ def test_shipped_networks_hold_the_lesson():
             assert {"source_accuracy", "target_accuracy", "domain_accuracy", "tsne", "steps"} <= set(extra)
             # The stored numbers are the loaded network's own (half-precision weights change little).
             assert D.accuracy(model, data.xt_test, data.yt_test) == pytest.approx(extra["target_accuracy"], abs=0.02)
-        assert so[2]["domain_accuracy"] >= 0.95                       # the quiz: two islands
+        assert so[2]["fresh_domain_accuracy"] >= 0.95                 # the quiz: a discriminator tells them apart
         assert so[2]["source_accuracy"] >= 0.9
+        assert ad[2]["domain_accuracy"] <= 0.65 < so[2]["domain_accuracy"]   # the adversary was fooled
         assert ad[2]["target_accuracy"] > so[2]["target_accuracy"]
-        assert ad[2]["domain_accuracy"] < so[2]["domain_accuracy"]
-        maps = [{k: np.asarray(v) for k, v in extra["tsne"].items()} for extra in (so[2], ad[2])]
-        assert D.mixing(maps[1]) > D.mixing(maps[0])
+    so, ad = (D.load(checkpoints.shipped(D.shipped_name("photo", a)))[2] for a in (False, True))
+    assert ad["target_accuracy"] >= so["target_accuracy"] + 0.10          # the issue's target, photo textures
+    assert ad["source_accuracy"] >= so["source_accuracy"] - 0.03
+    maps = [{k: np.asarray(v) for k, v in extra["tsne"].items()} for extra in (so, ad)]
+    assert D.mixing(maps[1]) > D.mixing(maps[0])
 
 
 def test_verdict_never_calls_a_collapse_a_success():
@@ -123,7 +126,7 @@ def _target_gain(seed: int, steps: int, method: str = "grl") -> tuple[dict, dict
     """Source only and an adapted run from the same seed: same network, data, batches and steps."""
     out = []
     for m in ("source-only", method):
-        task = D.make_task(D.DomainConfig(target="photo", method=m, ramp_steps=steps), seed)
+        task = D.make_task(D.DomainConfig(target="photo", method=m), seed)
         Trainer(task, record_every=50).run(steps=steps, evaluate=False)
         out.append({"source_accuracy": D.accuracy(task.model, task.data.xs_test, task.data.ys_test),
                     "target_accuracy": D.accuracy(task.model, task.data.xt_test, task.data.yt_test),
@@ -131,22 +134,19 @@ def _target_gain(seed: int, steps: int, method: str = "grl") -> tuple[dict, dict
     return out[0], out[1]
 
 
-def test_adversarial_term_beats_source_only_on_the_target():
-    so, ad = _target_gain(0, 300)
-    assert ad["target_accuracy"] > so["target_accuracy"] + 0.04, (so, ad)
-    assert so["domain_accuracy"] > 0.9 and ad["domain_accuracy"] < so["domain_accuracy"]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2])
-def test_adversarial_term_beats_source_only_on_other_seeds(seed):
-    so, ad = _target_gain(seed, 300)
-    assert ad["target_accuracy"] > so["target_accuracy"] + 0.04, (seed, so, ad)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_adversarial_term_beats_source_only_on_fresh_models(seed):
+    """The shipped budget (1,500 steps, lambda ramped to 1 over 1,000): about 4 minutes per seed on a busy CPU. At
+    300 steps the gain was within the seed-to-seed spread (measured), so there is no faster version of this test."""
+    so, ad = _target_gain(seed, 1500)
+    assert ad["target_accuracy"] > so["target_accuracy"] + 0.05, (seed, so, ad)
+    assert ad["source_accuracy"] > so["source_accuracy"] - 0.03, (seed, so, ad)
 
 
 @pytest.mark.slow
 def test_lambda_too_high_collapses_the_features():
-    task = D.make_task(D.DomainConfig(target="photo", method="grl", lam=15.0, schedule="constant"), 0)
+    task = D.make_task(D.DomainConfig(target="photo", method="alternating", lam=20.0, schedule="constant"), 0)
     Trainer(task).run(steps=300, evaluate=False)
     ev = task.evaluate()
     assert D.verdict(ev, "grl")[0] == "collapsed", ev
