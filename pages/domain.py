@@ -181,7 +181,7 @@ if cfg is None:
     st.stop()
 
 trainer = training_panel(
-    "da:train", D.make_task, config=cfg, seconds=20.0, max_seconds=120.0, record_every=10,
+    "da:train", D.make_task, config=cfg, seconds=60.0, max_seconds=180.0, record_every=10,
     panels={"label loss (source)": ["label_loss"],
             "discriminator accuracy (training batches)": ["domain_acc"],
             "target test accuracy (evaluation only)": ["target_acc"],
