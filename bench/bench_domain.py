@@ -35,7 +35,8 @@ def rows(quick: bool) -> list[dict]:
     out = []
     for method in ("grl", "alternating"):
         r = _runs(method, steps, seeds)
-        note = (f"{steps} steps, seeds {seeds}; source acc {_ms(r['source_accuracy'])} vs {_ms(base['source_accuracy'])};"
+        note = (f"{steps} steps, seeds {seeds}; source acc {_ms(r['source_accuracy'])} vs "
+                f"{_ms(base['source_accuracy'])};"
                 f" its discriminator {_ms(r['domain_accuracy'])} vs {_ms(base['domain_accuracy'])}; fresh "
                 f"discriminator {_ms(r['fresh_domain_accuracy'])} vs {_ms(base['fresh_domain_accuracy'])}; "
                 f"{statistics.mean(r['seconds']):.0f} s per run")

@@ -183,8 +183,8 @@ def grad_reverse(x: torch.Tensor, lam: float) -> torch.Tensor:
 
 
 class DANN(nn.Module):
-    """Features G_f (conv 5x5 -> BN -> pool -> conv 3x3 -> BN -> pool), label classifier G_y, domain discriminator G_d: a
-    scaled-down version of DANN's MNIST network (conv 5x5 32 and 48 channels, then 100 units per head)."""
+    """Features G_f (conv 5x5 -> BN -> pool -> conv 3x3 -> BN -> pool), label classifier G_y, domain discriminator G_d:
+    a scaled-down version of DANN's MNIST network (conv 5x5 32 and 48 channels, then 100 units per head)."""
 
     def __init__(self, image_size: int = 16, channels=(16, 32), hidden: int = 64, n_classes: int = 10):
         super().__init__()

@@ -6,7 +6,6 @@ import torch
 
 from dlplay import checkpoints
 from dlplay import domain as D
-from dlplay.errors import InputError
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
 
 page_header(
@@ -16,7 +15,8 @@ page_header(
     "**domain discriminator**, can tell source features from target features almost perfectly. Adversarial "
     "adaptation trains the features to *fool* that discriminator while still classifying the source, so that "
     "what the classifier learned on the source carries over to the target.",
-    formula=r"\min_{G_f,\,G_y}\ \max_{G_d}\;\; \underbrace{L_y\big(G_y(G_f(x_s)),\,y_s\big)}_{\text{labelled source only}}"
+    formula=r"\min_{G_f,\,G_y}\ \max_{G_d}\;\; "
+            r"\underbrace{L_y\big(G_y(G_f(x_s)),\,y_s\big)}_{\text{labelled source only}}"
             r"\;-\;\lambda\,\underbrace{L_d\big(G_d(G_f(x)),\,\text{domain}\big)}_{\text{source and target}}",
     try_list=[
         "Open the page: the shipped source-only network reads about all clean test digits and far fewer of the "
