@@ -173,6 +173,10 @@ schedule = c[2].radio("Lambda schedule", list(D.SCHEDULES), key="da:schedule", h
 ramp = int(c[3].number_input("Ramp steps", 1, 100_000, step=100, key="da:ramp", disabled=schedule == "constant",
                              help="The ramp reaches lambda after this many steps."))
 st.caption(D.METHODS[method])
+st.caption("Measured on the photo target (1,500 steps, lambda ramped to 1, against source only with the same seed): "
+           "DANN gained +11.7, +0.6 and +10.8 points of target accuracy on seeds 0, 1, 2 (on seed 1 the "
+           "discriminator won), with source accuracy within half a point; the alternating form gained nothing on "
+           "seed 0 (-0.8 points). Adversarial adaptation helps here, but not on every run: try several seeds.")
 
 cfg = None
 with errors_shown():
