@@ -75,6 +75,9 @@ DEMOS = [
          "pixel by pixel with an exact likelihood.",
          "Sample text from n-grams, an RNN and an LSTM; watch gradients vanish; the copy task with a delay slider; "
          "attention's heat map on a reversal; a PixelCNN beside the VAE."),
+    Demo("Adversarial learning", "domain.py", "Domain adaptation", ":material/transform:",
+         "A classifier learned on clean digits fails on digits in the wild; training its features to fool a domain discriminator makes it work there without target labels.",
+         "Measure the quiz (a discriminator tells the domains apart), watch t-SNE islands merge, compare DANN and alternating training with source only, break it with a high lambda."),
 ]
 
 

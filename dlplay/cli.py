@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train copy-task": ("dlplay.sequences", "RNN or LSTM on 'remember the first symbol' after a delay"),
     "train reverse": ("dlplay.sequences", "encoder-decoder reversing digit strings, with or without attention"),
     "train pixelcnn": ("dlplay.sequences", "a PixelCNN on binarised 8x8 digits (exact likelihood)"),
+    "train domain-adapt": ("dlplay.domain", "adversarial domain adaptation: clean digits -> digits in the wild"),
     "embed": ("dlplay.embed", "project a dataset with PCA, t-SNE, UMAP, MDS, Isomap or LLE"),
     "style": ("dlplay.style", "neural style transfer of one picture onto another"),
     "corpus": ("dlplay.words", "write a built-in text corpus, tokenised"),
@@ -52,6 +53,7 @@ PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.ga
             "dlplay.convolution", "dlplay.qlearning", "dlplay.multimodal", "dlplay.pretraining", "dlplay.documents",
             "dlplay.documents.glove"]
             "dlplay.sequences"]
+PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words", "dlplay.domain"]
 
 
 def _module(name: str):
