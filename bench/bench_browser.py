@@ -190,7 +190,9 @@ def rows(quick: bool) -> list[dict]:
     if not Path("/usr/bin/chromium").exists():
         return [{"what": "browser rows", "note": "skipped: no /usr/bin/chromium"}]
     from bench.server import Server
-    with Server(env={"DLPLAY_WARMUP": "1"}) as s:
+    # No UMAP warm-up: it would compete with the first measured run (none of these rows uses UMAP).
+    with Server(env={"DLPLAY_WARMUP": "0"}) as s:
+        time.sleep(5)     # the workers start and import torch
         return measure(s.url, quick)
 
 

@@ -28,6 +28,7 @@ ALLOWED_BUILDERS = frozenset({
     "dlplay.convolution:build_model", "dlplay.qlearning:build_model", "dlplay.multimodal:build_model",
     "dlplay.pretraining:build_model", "dlplay.documents:build_model", "dlplay.documents:build_encoder",
     "dlplay.documents.glove:build_model", "dlplay.documents.glove:build_vectors",
+    "dlplay.sequences:build_model", "dlplay.domain:build_model",
 })
 FORMAT = "dlplay-checkpoint-1"
 

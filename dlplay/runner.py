@@ -73,10 +73,14 @@ def default_capacity() -> int:
 
 
 def threads_per_run(running: int) -> int:
-    """torch threads for one run while `running` runs share the CPU: the cores split between them, at least 1."""
+    """torch threads for one run while `running` runs share the CPU: the cores but one split between them, at
+    least 1. One core is left to the web server and the browsers' drawing: OpenMP threads that find a core busy
+    spin and wait, and the demo models are small (measured on 2 cores: 1 thread gives 0.9-1.05x the speed of 2
+    when alone, and far more than 2 beside a busy server)."""
     if os.environ.get("DLPLAY_THREADS"):
         return max(1, int(os.environ["DLPLAY_THREADS"]))
-    return max(1, (os.cpu_count() or 1) // max(1, running))
+    cores = os.cpu_count() or 1
+    return max(1, (cores - 1 if cores > 1 else 1) // max(1, running))
 
 
 def set_threads(n: int | None = None) -> int:

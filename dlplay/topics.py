@@ -138,6 +138,8 @@ TOPICS = [
     "dlplay.documents",
     "dlplay.documents.glove",
     "dlplay.documents.doc2vec",
+    "dlplay.sequences",
+    "dlplay.domain",
 ]
 
 

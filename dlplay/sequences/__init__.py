@@ -30,6 +30,7 @@ TITLE = "Sequences and autoregressive models"
 BUILDER = "dlplay.sequences:build_model"
 
 # Step budgets, so `python -m dlplay pretrain sequences` writes the same files on any machine.
+EXAMPLE = CharConfig(arch="lstm", hidden=16, seq_len=8, batch_size=4)   # small, for the contract tests
 SHIPPED: dict[str, Shipped] = {
     "seq_rnn_lee": Shipped("seq_rnn_lee", "lee", CharConfig(arch="rnn"), 3000),
     "seq_lstm_lee": Shipped("seq_lstm_lee", "lee", CharConfig(arch="lstm"), 3000),
