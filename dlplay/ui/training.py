@@ -27,7 +27,7 @@ from ..topics import build_task as _locked_build
 from ..train import Task, Trainer
 from .compat import StopException, rerun_pending, session_id
 
-DRAW_SECONDS = 0.25       # the live view and the curves redraw at most this often
+DRAW_SECONDS = 0.5        # the live view and the curves redraw at most this often (drawing costs the run CPU)
 
 
 def _state(key: str) -> dict:
