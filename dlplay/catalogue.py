@@ -47,7 +47,7 @@ DEMOS = [
     Demo("Representations", "words.py", "Words and word2vec", ":material/text_fields:",
          "From bag of words and a linear classifier to word2vec, built from its two matrices, on real text offline.",
          "Tokenise a sentence, read a sentiment model's weights, train word2vec live, ask for neighbours and analogies."),
-    Demo("Representations", "documents.py", "Documents: search, LSA, autoencoder", ":material/article:",
+    Demo("Representations", "documents.py", "Documents: search, LSA and a deep autoencoder", ":material/article:",
          "Search paragraphs by shared words (TF-IDF), then by meaning: LSA, a deep document autoencoder, Doc2Vec; and GloVe's word vectors from co-occurrence counts.",
          "Type a query and see what TF-IDF misses, compare LSA's and the autoencoder's 2-D maps and precision@10, train Doc2Vec and GloVe."),
     Demo("Generative models", "gan.py", "GAN Lab", ":material/swords:",

@@ -53,3 +53,13 @@ def test_config_check_names_the_bad_value(name):
     with pytest.raises(InputError) as e:
         dataclasses.replace(cfg, **{f.name: 10**9}).check()
     assert str(10**9) in str(e.value) or "1000000000" in str(e.value)
+
+
+def test_every_page_is_titled_as_the_catalogue_names_it():
+    """The sidebar, the home page's cards and the browser tests find a page by its catalogue title."""
+    import re
+
+    from dlplay import catalogue
+    for d in catalogue.available():
+        m = re.search(r'page_header\(\s*"([^"]+)"', d.path.read_text())
+        assert m and m.group(1) == d.title, d.page
