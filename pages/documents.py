@@ -14,6 +14,12 @@ from dlplay.words import figures as word_figures
 from dlplay.errors import InputError
 from dlplay.ui import device_badge, errors_shown, get_trainer, page_header, training_panel, upload_text
 
+def _draw_id() -> int:
+    """A fresh number per live drawing (element keys must be unique within one script run)."""
+    st.session_state["docs:draws"] = st.session_state.get("docs:draws", 0) + 1
+    return st.session_state["docs:draws"]
+
+
 page_header(
     "Documents: search, LSA and a deep autoencoder",
     "A search engine can rank paragraphs by the words they share with a query: **TF-IDF** weighs each word by how "
@@ -130,7 +136,7 @@ def _map_of(codes, title):
 def live(trainer):
     task = trainer.task
     if task.model_config["code_size"] == 2:
-        st.plotly_chart(_map_of(task.codes(), "Live: your autoencoder's 2-D codes"), key=f"docs:live:{trainer.steps}")
+        st.plotly_chart(_map_of(task.codes(), "Live: your autoencoder's 2-D codes"), key=f"docs:live:{_draw_id()}")
 
 
 trainer = training_panel("docs:ae", D.make_task, config=cfg, seconds=15.0, max_seconds=120.0,

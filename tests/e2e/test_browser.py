@@ -106,9 +106,10 @@ def test_sidebar_groups_every_demo(server, browser):
 def _open_and_click(page, url: str, button: str, then) -> None:
     """Open a page, wait until it is idle, click a button and wait for what the click should bring (a locator)."""
     page.goto(url, timeout=60_000)
-    page.get_by_role("button", name=button).first.wait_for(timeout=120_000)
+    # exact: "Train" must not match the "Steps to train" input's +/- buttons
+    page.get_by_role("button", name=button, exact=True).first.wait_for(timeout=120_000)
     _wait_idle(page)
-    page.get_by_role("button", name=button).first.click()
+    page.get_by_role("button", name=button, exact=True).first.click()
     then.first.wait_for(timeout=90_000)
 
 
@@ -120,12 +121,12 @@ def test_training_panel_trains_in_the_browser(server, browser):
         _screenshot_whole_page(page, ARTIFACTS / "datasets-trained.png")
         assert page.locator('[data-testid="stException"]').count() == 0
         # Stop is answered at once, not when the budget runs out: resume for 5 s, stop after 1 s
-        page.get_by_role("button", name="Resume").first.click()
-        page.get_by_role("button", name="Stop").and_(page.locator(":enabled")).first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Resume", exact=True).first.click()
+        page.get_by_role("button", name="Stop", exact=True).and_(page.locator(":enabled")).first.wait_for(timeout=30_000)
         page.wait_for_timeout(1000)
         t0 = time.monotonic()
-        page.get_by_role("button", name="Stop").first.click()
-        page.get_by_role("button", name="Resume").and_(page.locator(":enabled")).first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Stop", exact=True).first.click()
+        page.get_by_role("button", name="Resume", exact=True).and_(page.locator(":enabled")).first.wait_for(timeout=30_000)
         assert time.monotonic() - t0 < 3.0, "Stop was not answered within 3 s"
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
