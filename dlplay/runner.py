@@ -124,11 +124,8 @@ class Job:
     rate: float | None = None         # slow motion: at most this many steps a second, each one sent
     owner: str = ""                   # who asked (a browser session id): at most runs_per_session() at once
     device: str | None = None
-    task: Any = None                  # thread backend only: train this Task object itself (legacy pages)
 
     def build(self):
-        if self.task is not None:
-            return self.task
         from .topics import Config, build_task
         if isinstance(self.config, Config):
             return build_task(self.make_task, self.config, self.seed, self.device)
@@ -162,7 +159,7 @@ def code_version() -> str:
 def _dedup_key(job: Job) -> tuple | None:
     """Identical runs are computed once: a run is fully described by its task factory, config, seed, step budget
     and the code. Only step budgets qualify (a time budget gives a different model on every machine and load)."""
-    if not job.steps or job.resume is not None or job.rate or job.task is not None or "<" in _name(job.make_task):
+    if not job.steps or job.resume is not None or job.rate or "<" in _name(job.make_task):
         return None
     import hashlib
     try:
@@ -184,7 +181,7 @@ def _sendable(fn) -> bool:
 
 
 # -- the loop every backend runs -----------------------------------------------------------------------------------
-def execute(job: Job, send: Callable[[dict], None], control: Callable[[], str | None], task=None,
+def execute(job: Job, send: Callable[[dict], None], control: Callable[[], str | None],
             worker: bool = False) -> None:
     """Train job's task in chunks, sending progress after each chunk and one final 'end' message.
 
@@ -194,14 +191,13 @@ def execute(job: Job, send: Callable[[dict], None], control: Callable[[], str | 
 
     reason, error, tr, sent = "", "", None, 0
     try:
-        task = task if task is not None else job.build()
+        task = job.build()
         if task.max_threads and worker:     # a worker process runs one task: honour its thread cap
             _THREAD_CAP[0] = task.max_threads
             set_threads(min(_current_threads(), task.max_threads))
         tr = Trainer(task, record_every=job.record_every)
         if job.resume:
-            if job.task is None:
-                task.load_state_dict(job.resume["task"])
+            task.load_state_dict(job.resume["task"])
             tr.steps, tr.seconds = int(job.resume["steps"]), float(job.resume["seconds"])
         step0, sec0 = tr.steps, tr.seconds
         wall0 = time.monotonic()
@@ -260,7 +256,7 @@ def execute(job: Job, send: Callable[[dict], None], control: Callable[[], str | 
     if tr is not None:
         try:
             end.update(history=tr.history[sent:], steps=tr.steps,
-                       seconds=tr.seconds, state=tr.task.state_dict() if job.task is None else None)
+                       seconds=tr.seconds, state=tr.task.state_dict())
             if reason not in ("failed", "out of memory"):
                 end["last_eval"] = tr.task.evaluate() or {}
                 end["last_eval"] = {k: float(v) for k, v in end["last_eval"].items()}
@@ -612,7 +608,7 @@ class Runner:
         run.status = "running"
         self._running.append(run)
         threads = threads_per_run(len(self._running))
-        if self.backend == "thread" or not _sendable(run.job.make_task) or run.job.task is not None:
+        if self.backend == "thread" or not _sendable(run.job.make_task):
             run.backend = "thread"
             threading.Thread(target=self._thread_run, args=(run,), daemon=True, name=f"dlplay-run-{run.id}").start()
             return
@@ -641,7 +637,7 @@ class Runner:
         def control():
             set_threads(threads_per_run(self.busy))
             return run._control
-        execute(run.job, run._post, control, task=run.job.task)
+        execute(run.job, run._post, control)
         with self._lock:
             self._finish(run)
         self.wake()
