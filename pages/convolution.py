@@ -11,14 +11,8 @@ import torch
 from dlplay import convolution as cnn
 from dlplay import data, style, topics
 from dlplay.errors import InputError
-from dlplay.ui import (device_badge, errors_shown, get_trainer, image_grid, page_header, training_panel,
+from dlplay.ui import (device_badge, draw_key, errors_shown, get_trainer, image_grid, page_header, training_panel,
                        upload_image)
-
-def _draw_id() -> int:
-    """A fresh number per live drawing (element keys must be unique within one script run)."""
-    st.session_state["cnn:draws"] = st.session_state.get("cnn:draws", 0) + 1
-    return st.session_state["cnn:draws"]
-
 
 page_header(
     "Convolutional layers",
@@ -233,7 +227,7 @@ with tabs[1]:
         st.metric("Test accuracy now", f"{cnn.accuracy(model, test_x, test_y):.1%}",
                   help="Share of the 360 held-out digits classified correctly.")
         if filt is not None:
-            image_grid(filt, key=f"cnn:live:{_draw_id()}", ncols=16,
+            image_grid(filt, key=draw_key("cnn:live"), ncols=16,
                        caption=f"The first convolution's {len(filt)} filters after {trainer.steps:,} steps "
                                "(each scaled to its own range).", download_name="filters.png")
 
@@ -419,7 +413,7 @@ with tabs[4]:
 
     def vis_live(trainer):
         pic = trainer.task.picture()
-        image_grid(pic, key=f"cnn:vis:live:{_draw_id()}", ncols=1, download_name=f"{layer}_ch{channel}.png",
+        image_grid(pic, key=draw_key("cnn:vis:live"), ncols=1, download_name=f"{layer}_ch{channel}.png",
                    caption=f"After {trainer.steps} steps: the picture that channel {channel} of {layer} responds "
                            f"to (mean activation {trainer.latest.get('activation', 0):.2f}).")
 

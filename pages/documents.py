@@ -12,13 +12,7 @@ from dlplay import words as W
 from dlplay.documents import doc2vec, figures, glove
 from dlplay.words import figures as word_figures
 from dlplay.errors import InputError
-from dlplay.ui import device_badge, errors_shown, get_trainer, page_header, training_panel, upload_text
-
-def _draw_id() -> int:
-    """A fresh number per live drawing (element keys must be unique within one script run)."""
-    st.session_state["docs:draws"] = st.session_state.get("docs:draws", 0) + 1
-    return st.session_state["docs:draws"]
-
+from dlplay.ui import device_badge, draw_key, errors_shown, get_trainer, page_header, training_panel, upload_text
 
 page_header(
     "Documents: search, LSA and a deep autoencoder",
@@ -136,7 +130,7 @@ def _map_of(codes, title):
 def live(trainer):
     task = trainer.task
     if task.model_config["code_size"] == 2:
-        st.plotly_chart(_map_of(task.codes(), "Live: your autoencoder's 2-D codes"), key=f"docs:live:{_draw_id()}")
+        st.plotly_chart(_map_of(task.codes(), "Live: your autoencoder's 2-D codes"), key=draw_key("docs:live"))
 
 
 trainer = training_panel("docs:ae", D.make_task, config=cfg, seconds=15.0, max_seconds=120.0,

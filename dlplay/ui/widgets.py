@@ -14,6 +14,14 @@ from ..errors import InputError
 from .compat import leave_pages_folder_mode
 
 
+def draw_key(prefix: str) -> str:
+    """A fresh element key for a live drawing: a live view draws the same element several times within one script
+    run (while a run is followed), and Streamlit needs every key in a run to be unique."""
+    n = st.session_state.get(f"{prefix}:draws", 0) + 1
+    st.session_state[f"{prefix}:draws"] = n
+    return f"{prefix}:{n}"
+
+
 def page_header(title: str, idea: str, formula: str | None = None, try_list: Sequence[str] = ()) -> None:
     """Title, two to four sentences on the idea, an optional formula and a 'what to try' list."""
     leave_pages_folder_mode()   # see compat.py
