@@ -182,11 +182,13 @@ def _sendable(fn) -> bool:
 
 # -- the loop every backend runs -----------------------------------------------------------------------------------
 def execute(job: Job, send: Callable[[dict], None], control: Callable[[], str | None],
-            worker: bool = False) -> None:
+            worker: bool = False, tunes: Callable[[], list[dict]] | None = None) -> None:
     """Train job's task in chunks, sending progress after each chunk and one final 'end' message.
 
-    `control()` is asked between chunks and returns None, 'stop' or 'pause'. The run also ends at its step or time
-    budget and at limits.MAX_RUN_SECONDS of wall-clock time."""
+    `control()` is asked between chunks and returns None, 'stop' or 'pause'; `tunes()` returns the knob changes
+    asked for since the last chunk (topics.tune applies each between two steps; its mark goes with the progress).
+    The run also ends at its step or time budget and at limits.MAX_RUN_SECONDS of wall-clock time."""
+    from .topics import describe_change, tune
     from .train import Trainer
 
     reason, error, tr, sent = "", "", None, 0
@@ -199,6 +201,9 @@ def execute(job: Job, send: Callable[[dict], None], control: Callable[[], str | 
         if job.resume:
             task.load_state_dict(job.resume["task"])
             tr.steps, tr.seconds = int(job.resume["steps"]), float(job.resume["seconds"])
+            if getattr(task, "LIVE_KNOBS", ()):   # the saved optimiser state holds the old learning rates:
+                task.retune(task.config)          # the knobs of this job's config win
+
         step0, sec0 = tr.steps, tr.seconds
         wall0 = time.monotonic()
         cap = limits.MAX_RUN_SECONDS
@@ -209,6 +214,19 @@ def execute(job: Job, send: Callable[[dict], None], control: Callable[[], str | 
             if cmd in ("stop", "pause"):
                 reason = "stopped" if cmd == "stop" else "paused"
                 break
+            marks, notice = [], ""
+            for changes in (tunes() if tunes else ()):
+                try:
+                    diff = tune(task, changes)
+                except InputError as e:          # the run goes on with its previous knobs
+                    notice = str(e)
+                    continue
+                if diff:
+                    marks.append({"step": tr.steps, "label": describe_change(diff), "changes": changes})
+            if marks or notice:
+                tr.marks.extend(marks)
+                send({"type": "progress", "history": [], "steps": tr.steps, "seconds": tr.seconds, "live": None,
+                      "marks": marks, "notice": notice})
             steps_left = None if job.steps is None else job.steps - (tr.steps - step0)
             secs_left = seconds - (tr.seconds - sec0)
             if steps_left is not None and steps_left <= 0:
@@ -275,6 +293,8 @@ class _Execution:
         self.status = "queued"      # queued, running, done
         self.backend = ""
         self._control: str | None = None
+        self.tunes: list[dict] = []  # knob changes asked for, in order; `tunes_sent` of them have gone to the run
+        self.tunes_sent = 0
         self.handles: list[Run] = []
         self.log: list[bytes] = []  # every message so far (shared runs): a late joiner replays it
         self.end: dict | None = None
@@ -372,6 +392,24 @@ class Run:
     def touch(self) -> None:
         self.seen = time.monotonic()
 
+    def tune(self, **changes) -> str:
+        """Change knobs of the running task from its next step on, keeping its weights (topics.tune checks them
+        in the run; a refusal comes back as the progress message's 'notice'). Returns "" when sent, or a
+        sentence saying why not."""
+        ex = self._ex
+        with ex._runner._lock:
+            if ex.status == "done" or self.end is not None:
+                return "The run has ended: the change applies to the next one."
+            if len(ex.handles) > 1:
+                return (f"This run is shared with {len(ex.handles) - 1} other session(s) (the same settings and "
+                        "seed): the change applies to your next run.")
+            if ex.key is not None:            # changed from now on: no longer the run others would ask for
+                ex._runner._inflight.pop(ex.key, None)
+                ex.key = None
+            ex.tunes.append(dict(changes))
+        ex._runner.wake()
+        return ""
+
 
 def _dumps(obj) -> bytes:
     return pickle.dumps(obj, protocol=5)
@@ -381,7 +419,7 @@ def _dumps(obj) -> bytes:
 def _worker_main(conn, threads: int) -> None:
     """A worker: receive jobs, run them with execute(), send pickled progress; obey 'stop'/'pause'/threads."""
     set_threads(threads)
-    state = {"cmd": None}
+    state = {"cmd": None, "tunes": []}
 
     def control():
         while conn.poll():
@@ -390,7 +428,13 @@ def _worker_main(conn, threads: int) -> None:
                 set_threads(msg["threads"])
             if msg.get("cmd"):
                 state["cmd"] = msg["cmd"]
+            if msg.get("tune"):
+                state["tunes"].append(msg["tune"])
         return state["cmd"]
+
+    def tunes():
+        out, state["tunes"] = state["tunes"], []
+        return out
 
     while True:
         try:
@@ -407,8 +451,8 @@ def _worker_main(conn, threads: int) -> None:
             set_threads(msg["threads"])
         if "job" not in msg:
             continue
-        state["cmd"] = None
-        execute(msg["job"], lambda m: conn.send_bytes(_dumps(m)), control, worker=True)
+        state["cmd"], state["tunes"] = None, []
+        execute(msg["job"], lambda m: conn.send_bytes(_dumps(m)), control, worker=True, tunes=tunes)
 
 
 def _warm_up() -> None:
@@ -575,7 +619,10 @@ class Runner:
                 self._start(self._queue.pop(0))
             self._balance_threads()
         workers = [w for w in self._workers if w.run is not None]
-        for w in workers:   # forward stop / pause to the worker (only the dispatcher writes to a worker's pipe)
+        for w in workers:   # forward stop / pause / knob changes to the worker (only the dispatcher writes to it)
+            while w.run.tunes_sent < len(w.run.tunes):
+                w.send({"tune": w.run.tunes[w.run.tunes_sent]})
+                w.run.tunes_sent += 1
             if w.run._control and w.sent_cmd != w.run._control:
                 w.sent_cmd, w.sent_at = w.run._control, now
                 w.send({"cmd": w.run._control})
@@ -637,7 +684,12 @@ class Runner:
         def control():
             set_threads(threads_per_run(self.busy))
             return run._control
-        execute(run.job, run._post, control)
+
+        def tunes():
+            with self._lock:
+                out, run.tunes_sent = run.tunes[run.tunes_sent:], len(run.tunes)
+            return out
+        execute(run.job, run._post, control, tunes=tunes)
         with self._lock:
             self._finish(run)
         self.wake()

@@ -42,6 +42,13 @@ Tasks that own a model (`ModelTask`) set `task.model` and `task.model_config` (t
 BUILDER); then `save_checkpoint`, `pretrain_shipped` and `cli_train` below work for the topic with no more code.
 A topic with more to say on the command line adds `cli_args(command, parser)` / `cli_run(command, args) -> dict`
 (see cli.py); otherwise `cli_train` is used, with one `--name` option per config field.
+
+Knobs that change while a run trains (the learning rate, K and M, the GAN loss, beta, a penalty weight, the noise
+level): a task lists them in `LIVE_KNOBS` and takes the new config in `retune(config)` (adjusting its optimisers,
+keeping its weights). `tune(task, changes)` below checks and applies a change; `live_changes(old, new, task)` tells
+a page whether a changed config can be applied to the running model or needs a fresh one. `retune` sets
+`task.config` itself. The runner applies a
+change between two steps and marks it on the run's curves.
 """
 
 from __future__ import annotations
@@ -152,6 +159,49 @@ def build_task(make_task: Callable, config: Config, seed: int = 0, device=None):
     would give different models."""
     with _BUILD_LOCK:
         return make_task(config, seed, device=device)
+
+
+# -- knobs that change mid-run -------------------------------------------------------------------------------
+def live_knobs(task_or_type) -> tuple[str, ...]:
+    """The knobs a task (or task class, or an explicit tuple of names) can take mid-run."""
+    if isinstance(task_or_type, (tuple, list, set, frozenset)):
+        return tuple(task_or_type)
+    return tuple(getattr(task_or_type, "LIVE_KNOBS", ()))
+
+
+def live_changes(old: Config, new: Config, task_or_type) -> tuple[dict[str, Any], list[str]]:
+    """Split the fields that differ between two configs: ({knob: new value} a running task can take as it is,
+    [names of the other changed fields, which need a fresh model])."""
+    if type(old) is not type(new):
+        return {}, ["the kind of model"]
+    live = set(live_knobs(task_or_type))
+    changed = [f.name for f in dataclasses.fields(old) if getattr(old, f.name) != getattr(new, f.name)]
+    return ({k: getattr(new, k) for k in changed if k in live}, [k for k in changed if k not in live])
+
+
+def tune(task, changes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Apply knob changes to a task between two steps, keeping its weights: {knob: (old, new)} of what changed.
+
+    Only the task's LIVE_KNOBS may change (anything else alters the architecture or the data); the new config is
+    checked like any other, so a bad value is an InputError and the task keeps its old config."""
+    live = live_knobs(task)
+    fixed = sorted(k for k in changes if k not in live)
+    if fixed:
+        raise InputError(f"{', '.join(fixed)} cannot change while the model trains (it changes the model or its "
+                         f"data); what can: {', '.join(live) or 'nothing on this page'}.")
+    old = task.config
+    new = dataclasses.replace(old, **changes).check()
+    resolved = new.resolved() if hasattr(new, "resolved") else new
+    diff = {k: (getattr(old, k), getattr(resolved, k)) for k in changes if getattr(old, k) != getattr(resolved, k)}
+    if diff:
+        task.retune(new)          # the task sets its config (resolved, if it resolves defaults) and its optimisers
+    return diff
+
+
+def describe_change(diff: dict[str, tuple[Any, Any]]) -> str:
+    """'loss: nonsaturating -> wgan-gp, lr_g: 0.002 -> 0.0005', the label of a change's mark on the curves."""
+    fmt = lambda v: f"{v:g}" if isinstance(v, float) else str(v)  # noqa: E731
+    return ", ".join(f"{k}: {fmt(a)} → {fmt(b)}" for k, (a, b) in diff.items())
 
 
 def config_type(module) -> type[Config]:

@@ -112,6 +112,8 @@ class Trainer:
         self.steps = 0          # optimisation steps taken so far, over all runs
         self.seconds = 0.0      # time spent inside step(), over all runs
         self.history: list[Metrics] = []   # one dict per recorded step, with 'step' and 'time'
+        self.marks: list[dict] = []        # knob changes made mid-run: {"step": ..., "label": ...}
+        self.notice = ""                   # the last knob change the run refused, as a sentence
         self.last_eval: Metrics = {}
         self.stopped_reason = ""
         self._stop = threading.Event()

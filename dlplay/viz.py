@@ -98,8 +98,10 @@ def curves(history: list[dict], keys: Sequence[str], title: str | None = None, l
     return fig
 
 
-def curve_panels(history: list[dict], panels: dict[str, Sequence[str]], x: str = "step") -> go.Figure:
-    """Several small metric plots side by side: {panel title: [metric keys]}."""
+def curve_panels(history: list[dict], panels: dict[str, Sequence[str]], x: str = "step",
+                 marks: Sequence[dict] = ()) -> go.Figure:
+    """Several small metric plots side by side: {panel title: [metric keys]}. `marks` ({"step", "label"}: knobs
+    changed mid-run, Trainer.marks) are drawn as dashed vertical lines, labelled in the first panel."""
     history = _thin(history)
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels))
     for j, keys in enumerate(panels.values()):
@@ -107,6 +109,10 @@ def curve_panels(history: list[dict], panels: dict[str, Sequence[str]], x: str =
             pts = [(h[x], h[k]) for h in history if k in h]
             fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines", name=k,
                                      line=dict(color=PALETTE[i % len(PALETTE)])), row=1, col=j + 1)
+        for mk in marks:
+            fig.add_vline(x=mk["step"], line=dict(color="#555", dash="dash", width=1), row=1, col=j + 1,
+                          annotation_text=mk["label"] if j == 0 else None, annotation_position="top left",
+                          annotation_font_size=11)
     fig.update_layout(height=280, margin=dict(l=10, r=10, t=40, b=10), showlegend=True,
                       legend=dict(orientation="h", y=-0.15))
     return fig

@@ -19,7 +19,7 @@ from dlplay.runner import Job, resume_state, runner
 from dlplay.train import Trainer
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, rerun_pending, training_panel
 from dlplay.ui.compat import session_id
-from dlplay.ui.training import apply_message
+from dlplay.ui.training import apply_message, settings_changed
 
 page_header(
     "GAN Lab",
@@ -153,10 +153,10 @@ with tab2d:
     cfg = GAN2DConfig(dataset=target if target in data.TOY2D else "points", **knobs,
                       points=None if points is None else np.asarray(points, np.float32).tobytes())
     state = ss.setdefault("gan:2d", {"trainer": None, "config": None, "run": None, "error": ""})
-    if state["config"] != cfg:
-        if state.get("run") is not None:
-            state["run"].stop()
-        state.update(trainer=None, config=cfg, run=None, error="")
+    if state["config"] != cfg:   # the loss, learning rates, K, M...: applied mid-run; G or D's shape: a fresh pair
+        if state["trainer"] is not None:
+            settings_changed(state, cfg)
+        state.update(config=cfg)
 
     def _new_trainer(seed: int) -> Trainer:
         if target in ("csv", "draw") and points is None:
@@ -271,7 +271,7 @@ with tab2d:
             if curves and tr.history:
                 curve_box.plotly_chart(viz.curve_panels(tr.history, {
                     "losses": ["d_loss", "g_loss"], "D accuracy": ["d_acc_real", "d_acc_fake"],
-                    "gradient norm at G": ["g_grad_norm"], "distances": ["mmd", "js"]}), key=f"gan:curves:{s['frame']}")
+                    "gradient norm at G": ["g_grad_norm"], "distances": ["mmd", "js"]}, marks=tr.marks), key=f"gan:curves:{s['frame']}")
 
         draw(curves=True)
         if s.get("run") is None:

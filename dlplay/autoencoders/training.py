@@ -170,6 +170,9 @@ def perceptual_features(device=None):
 class AutoencoderTask(ModelTask):
     """One run: config.resolved() on its dataset, Adam on minibatches drawn from the task's own generator."""
 
+    # Knobs a student may turn while it trains (topics.tune): the loss changes, the network stays.
+    LIVE_KNOBS = ("weight", "noise", "weight_l1", "lr")
+
     def __init__(self, config: AutoencoderConfig, seed: int = 0, device=None):
         self.config = cfg = config.resolved()
         self.data = load_data(cfg.dataset)
@@ -182,6 +185,12 @@ class AutoencoderTask(ModelTask):
         self.features = perceptual_features(self.device) if cfg.loss == "perceptual" else None
         self.x = self.data.x_train.to(self.device)
         self.batches = Batches(len(self.x), cfg.batch_size, self.generator)
+
+    def retune(self, config: AutoencoderConfig) -> None:
+        self.config = cfg = config.resolved()
+        self.weight, self.noise = cfg.weight, cfg.noise
+        for group in self.opt.param_groups:
+            group["lr"] = cfg.lr
 
     @property
     def extra(self) -> dict:

@@ -280,6 +280,9 @@ class GAN2DTask(Task):
     """
 
     max_threads = 1   # tiny MLPs: more threads only add overhead (and spin-waiting on a busy machine)
+    # Knobs that change mid-run (topics.tune): the networks stay, only the game they play changes. GAN Lab's
+    # lesson: let a run collapse, switch the loss to WGAN-GP, watch the modes come back.
+    LIVE_KNOBS = ("loss", "lr_g", "lr_d", "k_d", "m_g", "gp_weight", "batch_size", "optimizer", "noise")
 
     def __init__(self, config: GAN2DConfig = GAN2DConfig(), seed: int = 0, device=None,
                  points: np.ndarray | None = None, distance_every: int = 100):
@@ -317,6 +320,21 @@ class GAN2DTask(Task):
         if c.optimizer == "rmsprop":
             return torch.optim.RMSprop(net.parameters(), lr=lr)
         return torch.optim.SGD(net.parameters(), lr=lr)
+
+    def retune(self, config: GAN2DConfig) -> None:
+        """Take new knobs, keeping both networks. A new optimiser type starts its own state; Adam keeps its
+        moments but takes the new learning rates and the betas that go with the loss."""
+        old, self.config = self.config, config
+        if config.optimizer != old.optimizer:
+            self.opt_g, self.opt_d = self._optimizer(self.G, config.lr_g), self._optimizer(self.D, config.lr_d)
+        else:
+            for opt, lr in ((self.opt_g, config.lr_g), (self.opt_d, config.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                    if config.optimizer == "adam":
+                        group["betas"] = (0.5, 0.9 if config.loss == "wgan-gp" else 0.999)
+        self.batches.batch_size = min(config.batch_size, self.batches.n)
+        self._dist = {}    # the next step measures the distances again
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """z ~ N(0, I) or U(-1, 1)^noise_dim, drawn on the CPU from the given (default: the task's) generator."""

@@ -22,7 +22,7 @@ import streamlit as st
 from .. import limits, viz
 from ..errors import InputError
 from ..runner import Job, resume_state, runner
-from ..topics import Config
+from ..topics import Config, describe_change, live_changes, tune
 from ..topics import build_task as _locked_build
 from ..train import Task, Trainer
 from .compat import StopException, rerun_pending, session_id
@@ -54,6 +54,11 @@ def build_task(make_task: Callable[..., Task], config: Any, seed: int) -> Task:
 def apply_message(tr: Trainer, m: dict) -> None:
     """Bring a replica trainer up to date with one progress or end message from the runner."""
     tr.history.extend(m.get("history") or [])
+    tr.marks.extend(m.get("marks") or [])
+    if m.get("marks"):
+        tr.notice = ""
+    if m.get("notice"):
+        tr.notice = m["notice"]
     if m.get("steps"):
         tr.steps, tr.seconds = int(m["steps"]), float(m["seconds"])
     if m.get("live") is not None:
@@ -88,11 +93,7 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
     max_seconds = min(float(max_seconds), limits.MAX_RUN_SECONDS)
     seconds = min(float(seconds), max_seconds)
     if s["trainer"] is not None and s["config"] != config:
-        if s["run"] is not None:
-            s["run"].stop()
-        s.update(trainer=None, run=None, error="", note="")
-        if not autostart:
-            st.toast("Settings changed: the next training starts from a fresh model.")
+        settings_changed(s, config, autostart)
 
     def _request(what: str):
         s["request"] = what
@@ -145,6 +146,8 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
         live_box = st.empty()
         if s["error"]:
             st.error(s["error"], icon=":material/error:")
+        elif tr is not None and tr.notice:
+            st.warning(tr.notice, icon=":material/warning:")
         elif s["note"]:
             st.info(s["note"], icon=":material/info:")
 
@@ -154,7 +157,7 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
             bar.progress(_done(tr, s), text=text(tr))
             if tr.history and panels:
                 s["draws"] = s.get("draws", 0) + 1  # element keys must be unique within one script run
-                chart.plotly_chart(viz.curve_panels(tr.history, panels), key=f"{key}:curves:{s['draws']}")
+                chart.plotly_chart(viz.curve_panels(tr.history, panels, marks=tr.marks), key=f"{key}:curves:{s['draws']}")
             if live is not None:
                 with live_box.container():
                     live(tr)
@@ -165,6 +168,37 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
 
     panel()
     return s["trainer"]
+
+
+def settings_changed(s: dict, config, autostart: bool = False) -> None:
+    """Knobs the task can take mid-run (its LIVE_KNOBS) apply from the next step and keep the model, marked on the
+    curves; any other change (architecture, data) means a fresh model, and the toast says which setting did it.
+    `s` holds the page's "trainer", "config" and "run" (the panel's state; GAN Play keeps the same keys)."""
+    tr = s["trainer"]
+    live, fixed = live_changes(s["config"], config, tr.task) if isinstance(config, Config) else ({}, ["settings"])
+    if live and not fixed:
+        run = s["run"]
+        refusal = run.tune(**live) if run is not None else ""
+        if refusal:          # a run shared with other sessions: leave it, keeping its last weights, and go on alone
+            run.stop()
+            s.update(run=None, note=refusal.split(":")[0] + ": yours now goes on from here with the new setting "
+                                                             "(press Resume).")
+        try:
+            diff = tune(tr.task, live)       # the page's copy of the task takes the same change
+        except InputError as e:
+            s["error"] = str(e)
+            return
+        if diff and (run is None or refusal):
+            tr.marks.append({"step": tr.steps, "label": describe_change(diff), "changes": live})
+        s["config"] = config
+        st.toast(f"{describe_change(diff)}: applies from the next step, the model is kept.")
+        return
+    if s["run"] is not None:
+        s["run"].stop()
+    s.update(trainer=None, run=None, error="", note="")
+    if not autostart:
+        what = ", ".join(fixed) if fixed and fixed != ["settings"] else "the settings"
+        st.toast(f"Changed {what}: the next training starts from a fresh model (it changes the model or its data).")
 
 
 def _start(s: dict, make_task, config, seed: int, budget: float, record_every: int,

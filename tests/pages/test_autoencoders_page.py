@@ -89,3 +89,21 @@ def test_two_number_code_beside_pca(root):
     deep = float(_metric(at, "5-nearest-neighbour accuracy").rstrip("%"))
     pca = float(_metric(at, "... in PCA's 2-D").rstrip("%"))
     assert deep > pca + 15
+
+
+def test_turning_the_penalty_after_training_keeps_the_model_and_marks_the_curves(root):
+    """A knob the task takes mid-run (the sparsity weight) keeps the trained model; the code size does not."""
+    at = AppTest.from_file(str(root / PAGE), default_timeout=180).run()
+    at.selectbox(key="ae:variant").select("sparse").run()
+    at.number_input(key="ae:train:steps").set_value(100)
+    at.button(key="ae:train:start").click().run()
+    tr = at.session_state["ae:train:panel"]["trainer"]
+    assert tr is not None and tr.steps == 100
+    knob = at.slider(key="ae:knob:sparse")
+    knob.set_value(knob.max).run()
+    assert not at.exception and not at.error
+    kept = at.session_state["ae:train:panel"]["trainer"]
+    assert kept is tr and kept.task.weight == knob.max          # same model, new penalty weight
+    assert len(kept.marks) == 1 and kept.marks[0]["step"] == 100
+    at.number_input(key="ae:k:digits:sparse").set_value(4).run()  # the code size changes the network: fresh model
+    assert at.session_state["ae:train:panel"]["trainer"] is None

@@ -29,6 +29,16 @@ def test_gan_page_presets_steps_and_play(root):
     assert not at.exception, at.exception
     assert int(_metric(at, "iterations").value.replace(",", "")) > 1
 
+    # The loss is a knob the running game can take: the networks and their iterations stay, the switch is marked.
+    tr = at.session_state["gan:2d"]["trainer"]
+    done = tr.task.iterations
+    at.selectbox(key="gan:loss").select("wgan-gp").run()
+    assert not at.exception, at.exception
+    assert at.session_state["gan:2d"]["trainer"] is tr and tr.task.config.loss == "wgan-gp"
+    assert tr.task.iterations == done and "wgan-gp" in tr.marks[-1]["label"]
+    at.slider(key="gan:d_layers").set_value(2).run()      # D's depth is the network itself: a fresh pair
+    assert at.session_state["gan:2d"]["trainer"] is None
+
 
 def test_gan_page_conditional_digit_and_bad_csv(root):
     at = AppTest.from_file(str(root / "pages" / "gan.py"), default_timeout=180).run()
