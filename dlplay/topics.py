@@ -185,12 +185,12 @@ def tune(task, changes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     Only the task's LIVE_KNOBS may change (anything else alters the architecture or the data); the new config is
     checked like any other, so a bad value is an InputError and the task keeps its old config."""
     live = live_knobs(task)
-    fixed = sorted(k for k in changes if k not in live)
+    fixed = sorted(k for k in changes if k not in live and getattr(task.config, k, None) != changes[k])
     if fixed:
         raise InputError(f"{', '.join(fixed)} cannot change while the model trains (it changes the model or its "
                          f"data); what can: {', '.join(live) or 'nothing on this page'}.")
     old = task.config
-    new = dataclasses.replace(old, **changes).check()
+    new = dataclasses.replace(old, **{k: v for k, v in changes.items() if k in live}).check()
     resolved = new.resolved() if hasattr(new, "resolved") else new
     diff = {k: (getattr(old, k), getattr(resolved, k)) for k in changes if getattr(old, k) != getattr(resolved, k)}
     if diff:
