@@ -72,6 +72,29 @@ def _ring8_30s(seconds: float, seeds=(0, 1, 2)) -> list[dict]:
     return rows
 
 
+def _collapse_then_switch(collapse_s: float, after_s: float, seeds=(0, 1, 2)) -> list[dict]:
+    """The mid-run switch (issue 26): the mode-collapse preset for collapse_s, then the 'WGAN-GP fixes it' knobs
+    applied to the same networks (topics.tune, as the page does), then after_s more; modes covered at the end."""
+    from dlplay import topics
+    from dlplay.gan.gan2d import PRESETS
+
+    fix = {k: v for k, v in PRESETS["WGAN-GP fixes it"][0].items() if k != "dataset"}
+    rows = []
+    for seed in seeds:
+        task = GAN2DTask(preset("mode collapse"), seed=seed, device="cpu")
+        tr = Trainer(task, record_every=50).run(seconds=collapse_s)
+        before, it0 = task.distances(), task.iterations
+        topics.tune(task, fix)
+        tr.run(seconds=after_s)
+        d = task.distances()
+        rows.append({"what": f"ring8, mode-collapse preset {collapse_s:g} s, then switched to WGAN-GP for "
+                             f"{after_s:g} s, seed {seed}: modes covered of 8", "dlplay": d["modes_covered"],
+                     "baseline": before["modes_covered"], "baseline_name": "at the switch", "unit": "modes",
+                     "goal": ">= 7 modes", "ok": d["modes_covered"] >= 7,
+                     "note": f"{it0} iterations collapsed, {task.iterations - it0} after the switch"})
+    return rows
+
+
 def _vanishing(steps: int) -> dict:
     norms = {}
     for name in ("healthy training", "discriminator too strong: vanishing gradients"):
@@ -116,6 +139,7 @@ def _rows(quick: bool) -> list[dict]:
             "goal": ">= 5 frames/s and >= 0.8x the bare loop", "ok": fps >= 5 and live >= 0.8 * bare,
             "note": f"{fps:.1f} frames/s of the layered figure"}]
     out += _ring8_30s(5.0 if quick else 30.0, seeds=(0,) if quick else (0, 1, 2))
+    out += _collapse_then_switch(3.0, 6.0, seeds=(0,)) if quick else _collapse_then_switch(15.0, 30.0)
     out.append(_vanishing(60 if quick else 200))
     out.append(_image_gan(3.0 if quick else 20.0))
     return out
