@@ -1,0 +1,269 @@
+"""A link for every state (issue 26): a page's knobs, seed, budget and tab live in the URL's query parameters.
+
+A page lists the widgets it shares, once, before it draws them:
+
+    share.link("vae", [share.choice("dataset", "vae:dataset", names),
+                       share.integer("latent", "vae:latent", 1, 32, 2),
+                       *share.panel("vae:train", steps=3000)])
+
+`link` does three things on every run:
+1. the first time a session opens the page, it reads the URL's query parameters into `st.session_state` (the
+   widgets then start from them), each one checked: an unknown name is dropped, a wrong type or an out-of-range
+   value becomes the nearest valid value, and one line on the page says what was changed;
+2. it writes the current widget values back into the URL, so the address bar is always a link to this state;
+3. it draws a "Share" button in the sidebar: the link and a QR code big enough to scan from the back of a hall.
+
+The URL's name of a setting is short (`latent`), its widget key may depend on other settings
+(`key=lambda v: f"ae:k:{v['dataset']}:{v['variant']}"`), and so may its range or choices.
+Widgets inside a fragment (the training panel's seed and steps) reach the URL on the next full rerun: when a run
+ends, when any other knob changes, or when the Share button is pressed.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+from urllib.parse import urlencode
+
+import streamlit as st
+
+PRESENT = "present"          # ?present=1: presenter mode (kept in the URL, never treated as unknown)
+RESERVED = (PRESENT, "embed", "embed_options")
+MAX_PARAMS = 64              # a link with more than this many settings is cut (a link is not a data channel)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str                                   # the URL's name
+    key: str | Callable[[dict], str]            # the widget's key (may depend on earlier settings' values)
+    kind: str                                   # "int", "float", "choice", "bool"
+    lo: Any = None
+    hi: Any = None
+    choices: Any = None                         # a sequence, or a function of the earlier settings' values
+    default: Any = None                         # a value, or a function of the earlier settings' values
+    label: str | None = None                    # how the note names it (default: the URL name)
+
+    def resolve(self, field: str, values: dict):
+        v = getattr(self, field)
+        return v(values) if callable(v) else v
+
+    def default_value(self, values: dict):
+        d = self.resolve("default", values)
+        if d is None and self.kind == "choice":
+            d = next(iter(self.resolve("choices", values)), None)
+        return d
+
+    def widget_key(self, values: dict) -> str:
+        return self.resolve("key", values)
+
+
+def integer(name, key, lo, hi, default, label=None) -> Param:
+    return Param(name, key, "int", lo, hi, None, default, label)
+
+
+def number(name, key, lo, hi, default, label=None) -> Param:
+    return Param(name, key, "float", lo, hi, None, default, label)
+
+
+def choice(name, key, choices, default=None, label=None) -> Param:
+    """A selectbox, radio, select_slider or tab: the value is one of `choices` (default: the first)."""
+    return Param(name, key, "choice", None, None, choices, default, label)
+
+
+def flag(name, key, default=False, label=None) -> Param:
+    return Param(name, key, "bool", None, None, None, default, label)
+
+
+def panel(key: str, *, steps=None, seconds=10.0, max_seconds: float = 120.0, prefix: str = "") -> list[Param]:
+    """The settings of a `training_panel(key, ...)`: seed, and the step or time budget (as the panel draws them).
+    `steps` and `seconds` as the page passes them, or functions of the earlier settings' values."""
+    from .. import limits
+    cap = min(float(max_seconds), limits.MAX_RUN_SECONDS)
+    of = lambda x: x if callable(x) else (lambda v: x)  # noqa: E731
+    steps_of, seconds_of = of(steps), of(seconds)
+    out = [integer(prefix + "seed", f"{key}:seed", 0, 2**31 - 1, 0, "seed")]
+    if steps is not None:
+        out += [choice(prefix + "budget", f"{key}:by", ["steps", "seconds"], "steps", "budget"),
+                integer(prefix + "steps", f"{key}:steps", 10, lambda v: 100 * steps_of(v), steps_of,
+                        "steps to train")]
+    out.append(number(prefix + "seconds", f"{key}:budget", 1.0, cap, lambda v: min(float(seconds_of(v)), cap),
+                      "seconds to train"))
+    return out
+
+
+# -- parsing and checking one value --------------------------------------------------------------------------------
+def _is_number(c) -> bool:
+    return isinstance(c, (int, float)) and not isinstance(c, bool)
+
+
+def _fmt(v) -> str:
+    """A value as it goes into the URL (and as the note shows it)."""
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, float):
+        return repr(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    return str(v)
+
+
+def check_value(p: Param, raw: str, values: dict) -> tuple[Any, str | None]:
+    """(the value to use, a note saying what was changed or None)."""
+    label = p.label or p.name.replace("_", " ")
+    default = p.default_value(values)
+    if p.kind in ("int", "float"):
+        lo, hi = p.resolve("lo", values), p.resolve("hi", values)
+        try:
+            x = float(raw)
+            if not math.isfinite(x):
+                raise ValueError
+        except (TypeError, ValueError):
+            return default, f"{label} {raw!r} is not a number: used {_fmt(default)}"
+        if p.kind == "int":
+            if not x.is_integer():
+                y = int(round(x))
+                y = min(max(y, lo), hi)
+                return y, f"{label} {raw} is not a whole number: used {y}"
+            x = int(x)
+        if x < lo:
+            return (int(lo) if p.kind == "int" else float(lo)), f"{label} {raw} is below the smallest: used {_fmt(lo)}"
+        if x > hi:
+            return (int(hi) if p.kind == "int" else float(hi)), f"{label} {raw} is above the largest: used {_fmt(hi)}"
+        return x, None
+    if p.kind == "bool":
+        s = str(raw).strip().lower()
+        if s in ("1", "true", "yes", "on"):
+            return True, None
+        if s in ("0", "false", "no", "off"):
+            return False, None
+        return bool(default), f"{label} {raw!r} is neither on nor off: used {'on' if default else 'off'}"
+    choices = list(p.resolve("choices", values))
+    for c in choices:
+        if _fmt(c) == raw or str(c) == raw:
+            return c, None
+    numeric = [c for c in choices if _is_number(c)]
+    try:
+        x = float(raw)
+    except (TypeError, ValueError):
+        x = None
+    if numeric and x is not None and math.isfinite(x):
+        best = min(numeric, key=lambda c: abs(c - x))
+        return best, f"{label} {raw} is not one of the choices: used the nearest, {_fmt(best)}"
+    shown = ", ".join(_fmt(c) for c in choices[:8]) + (", ..." if len(choices) > 8 else "")
+    return default, f"unknown {label} {raw!r} (choices: {shown}): used {_fmt(default)}"
+
+
+def restore(params: Sequence[Param], query: dict[str, str], state) -> tuple[dict, list[str]]:
+    """Put the query's values into `state` (a mapping: st.session_state); (every setting's current value, notes).
+    Pure apart from `state`, so it is tested without Streamlit."""
+    values: dict[str, Any] = {}
+    notes: list[str] = []
+    names = {p.name for p in params}
+    for p in params:
+        key = p.widget_key(values)
+        if p.name in query:
+            v, note = check_value(p, query[p.name], values)
+            state[key] = v
+            if note:
+                notes.append(note)
+        values[p.name] = state[key] if key in state else p.default_value(values)
+    unknown = [k for k in query if k not in names and k not in RESERVED]
+    if unknown:
+        notes.append("dropped what this page does not have: " + ", ".join(repr(k) for k in unknown[:6])
+                     + (" ..." if len(unknown) > 6 else ""))
+    return values, notes
+
+
+def _valid(p: Param, v, values: dict) -> bool:
+    """Whether a widget's value still fits (a tab of another variant, left in the session state, does not)."""
+    try:
+        return check_value(p, _fmt(v), values)[1] is None
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def current(params: Sequence[Param], state) -> dict[str, str]:
+    """The URL's settings for what the widgets show now, defaults left out (and widgets not drawn yet)."""
+    values: dict[str, Any] = {}
+    out: dict[str, str] = {}
+    for p in params:
+        key = p.widget_key(values)
+        if key in state and _valid(p, state[key], values):
+            values[p.name] = state[key]
+            if _fmt(state[key]) != _fmt(p.default_value(values)):   # a default is left out: a shorter link
+                out[p.name] = _fmt(state[key])
+        else:
+            values[p.name] = p.default_value(values)
+    return out
+
+
+# -- the Streamlit side ----------------------------------------------------------------------------------------------
+def _query() -> dict[str, str]:
+    qp = st.query_params
+    return {k: qp[k] for k in list(qp)[:MAX_PARAMS]}
+
+
+def base_url(page: str) -> str:
+    """Where students reach this page: $DLPLAY_PUBLIC_URL (the address a hall's network knows, when the lecturer's
+    own browser is on localhost) or the browser's own address (st.context.url)."""
+    public = os.environ.get("DLPLAY_PUBLIC_URL", "").strip().rstrip("/")
+    if public:
+        return f"{public}/{page}"
+    try:
+        url = st.context.url
+    except Exception:   # noqa: BLE001  (no browser: AppTest, bare mode)
+        url = None
+    return url.rstrip("/") if url else f"http://localhost:8501/{page}"
+
+
+def url_for(page: str, settings: dict[str, str]) -> str:
+    q = urlencode(settings)
+    return base_url(page) + (f"?{q}" if q else "")
+
+
+def qr_png(text: str, scale: int = 10) -> bytes:
+    """A QR code as PNG (segno): medium error correction, a quiet zone of 4 modules as the standard asks."""
+    import segno
+    buf = io.BytesIO()
+    segno.make(text, error="m").save(buf, kind="png", scale=scale, border=4)
+    return buf.getvalue()
+
+
+def link(page: str, params: Sequence[Param]) -> str:
+    """Restore this page's settings from the URL (once per session), write them back, draw the Share button;
+    returns the link to the current state."""
+    ss = st.session_state
+    flag_key = f"share:{page}:read"
+    if not ss.get(flag_key):
+        ss[flag_key] = True
+        _, notes = restore(params, _query(), ss)
+        if notes:
+            st.info("This link's settings were adjusted: " + "; ".join(notes) + ".", icon=":material/link:")
+    settings = current(params, ss)
+    keep = {k: st.query_params[k] for k in RESERVED if k in st.query_params}
+    want = {**settings, **keep}
+    if _query() != want:
+        st.query_params.from_dict(want)
+    url = url_for(page, want)
+    ss[f"share:{page}:url"] = url
+    if st.sidebar.button("Share this state", key=f"share:{page}:open", icon=":material/qr_code_2:",
+                         help="A link (and a QR code) that opens this page with every setting as it is now.",
+                         width="stretch"):
+        _dialog(url)
+    return url
+
+
+@st.dialog("Share this state", width="large")
+def _dialog(url: str) -> None:
+    st.markdown("Opening this link (or scanning the code) shows this page with the same settings and seed; "
+                "pressing Train then gives the same model.")
+    st.code(url, language=None, wrap_lines=True)
+    st.image(qr_png(url), width=520, caption="Scan to open the same state (about 10 cm across on a projector "
+             "screen per 5 m of distance).")
+
+
+def tabs(labels: Sequence[str], key: str):
+    """st.tabs whose open tab is remembered (and so shared by `link` as a `choice(..., key, labels)`). Switching
+    tabs reruns the page, as Streamlit's tab state needs."""
+    return st.tabs(list(labels), key=key, on_change="rerun")
