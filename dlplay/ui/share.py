@@ -240,17 +240,28 @@ def link(page: str, params: Sequence[Param]) -> str:
         _, notes = restore(params, _query(), ss)
         if notes:
             st.info("This link's settings were adjusted: " + "; ".join(notes) + ".", icon=":material/link:")
-    settings = current(params, ss)
-    keep = {k: st.query_params[k] for k in RESERVED if k in st.query_params}
-    want = {**settings, **keep}
-    if _query() != want:
-        st.query_params.from_dict(want)
-    url = url_for(page, want)
-    ss[f"share:{page}:url"] = url
+    ss["share:page"] = (page, list(params))
+    url = sync()
     if st.sidebar.button("Share this state", key=f"share:{page}:open", icon=":material/qr_code_2:",
                          help="A link (and a QR code) that opens this page with every setting as it is now.",
                          width="stretch"):
         _dialog(url)
+    return url
+
+
+def sync() -> str:
+    """Write the current page's settings into the URL (when they changed); returns the link. `link` calls it on
+    every run, and the training panel's fragment on its own reruns (its seed and budget change there)."""
+    ss = st.session_state
+    page, params = ss.get("share:page") or (None, None)
+    if page is None:
+        return ""
+    keep = {k: st.query_params[k] for k in RESERVED if k in st.query_params}
+    want = {**current(params, ss), **keep}
+    if _query() != want:
+        st.query_params.from_dict(want)
+    url = url_for(page, want)
+    ss[f"share:{page}:url"] = url
     return url
 
 

@@ -25,6 +25,7 @@ def draw_key(prefix: str) -> str:
 def page_header(title: str, idea: str, formula: str | None = None, try_list: Sequence[str] = ()) -> None:
     """Title, two to four sentences on the idea, an optional formula and a 'what to try' list."""
     leave_pages_folder_mode()   # see compat.py
+    st.session_state["share:page"] = None    # until this page's share.link() says what its link holds
     st.title(title)
     st.markdown(idea)
     if formula:
