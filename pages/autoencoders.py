@@ -160,6 +160,8 @@ if variant in ("sparse", "contractive"):
 trainer = training_panel("ae:train", ae.make_task, config=cfg, seconds=20.0 if variant == "linear" else 10.0,
                          max_seconds=120.0, panels=panels, live=live, record_every=20,
                          steps=2000 if variant == "linear" else 4000)   # the shipped models' budgets
+share.code_behind("ae:train", ae.make_task, cfg, command="train autoencoder",
+                  steps=2000 if variant == "linear" else 4000, title="Autoencoder Lab")
 
 # -- the model shown: the user's, else the shipped one ------------------------------------------------------------
 if trainer is not None and trainer.steps > 0:

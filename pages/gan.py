@@ -197,6 +197,7 @@ with tab2d:
 
     @st.fragment
     def playground():
+        share.sync()   # the seed and Play's length are set in here: keep the URL's link current
         s = state
 
         def _toggle():  # a callback runs before the rerun, so the button's label already shows the new state
@@ -326,6 +327,9 @@ with tab2d:
             s["error"] = end["error"]
 
     playground()
+    if points is None:
+        share.code_behind("gan", gan2d_make_task, cfg, command="train gan2d", seconds=float(ss.get("gan:playfor", 60)),
+                          title="GAN Lab, 2-D playground")
 
     tr2d = state["trainer"]
     if tr2d is not None and tr2d.steps:
@@ -372,6 +376,9 @@ with tabimg:
             config=ImageGANConfig(dataset=ds_name, loss=img_loss, conditional=bool(conditional)), seconds=20.0,
             steps=800, max_seconds=180.0, panels=panels,
             live=_grid_view, record_every=10)
+        share.code_behind("gan:img", image_make_task, ImageGANConfig(dataset=ds_name, loss=img_loss,
+                                                                     conditional=bool(conditional)),
+                          command="train gan", steps=800, seconds=20.0, title="GAN Lab, images")
 
         if trainer is None:
             if ds_name != "digits":

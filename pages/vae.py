@@ -121,6 +121,8 @@ with errors_shown():
         max_seconds=120.0, record_every=10, live=live,
         panels={"ELBO (nats per image, higher is better)": ["elbo"],
                 "recon = -E log p(x|z) and KL (nats)": ["recon", "kl"]})
+    share.code_behind("vae:train", vae.make_task, cfg, command="train vae", steps=3000, seconds=20.0,
+                      title="VAE and latent space")
 
 own = trainer is not None and trainer.steps > 0
 if own:

@@ -278,3 +278,45 @@ def tabs(labels: Sequence[str], key: str):
     """st.tabs whose open tab is remembered (and so shared by `link` as a `choice(..., key, labels)`). Switching
     tabs reruns the page, as Streamlit's tab state needs."""
     return st.tabs(list(labels), key=key, on_change="rerun")
+
+
+def code_behind(panel_key: str, make_task: Callable, config, *, command: str | None = None, steps: int | None = None,
+                seconds: float = 10.0, title: str = "a dlplay run") -> None:
+    """'The code behind this run': the `python -m dlplay ...` line and a standalone script / notebook (downloads)
+    for the run `training_panel(panel_key, make_task, config=config, steps=steps, seconds=seconds)` would start now.
+    """
+    from .. import reproduce
+    from ..errors import InputError
+
+    ss = st.session_state
+    seed = int(ss.get(f"{panel_key}:seed", 0))
+    by_steps = steps is not None and ss.get(f"{panel_key}:by", "steps") == "steps"
+    n = int(ss.get(f"{panel_key}:steps", steps)) if by_steps else None
+    secs = None if by_steps else float(ss.get(f"{panel_key}:budget", seconds))
+    with st.expander("The code behind this run", icon=":material/code:", key=f"{panel_key}:code",
+                     on_change="rerun"):   # opening it reruns the page, so it shows the panel's latest seed
+        try:
+            src = reproduce.script(make_task, config, seed, n, secs, title)
+            nb = reproduce.notebook(make_task, config, seed, n, secs, title)
+        except (InputError, ValueError) as e:
+            st.caption(f"This run cannot be written out as a script: {e}")
+            return
+        if command:
+            line, missing = reproduce.cli_command(command, config, seed, n, secs)
+            st.markdown("**On the command line** (prints the held-out metrics as JSON; `--out model.pt` saves the "
+                        "checkpoint):")
+            st.code(line, language="bash", wrap_lines=True)
+            if missing:
+                st.caption("The command line has no option for " + ", ".join(missing) + "; the script below sets "
+                           "it.")
+        st.markdown(f"**As a script** (seed {seed}, " + (f"{n:,} steps" if n else f"{secs:g} s") + "):")
+        st.code(src, language="python")
+        if not n:
+            st.caption("A time budget trains a different number of steps on each machine: choose *steps* in the "
+                       "panel for exactly the same model.")
+        c = st.columns(2)
+        c[0].download_button("Download the script (.py)", src, file_name=reproduce.filename_for(config),
+                             mime="text/x-python", key=f"{panel_key}:code:py", on_click="ignore")
+        c[1].download_button("Download as a notebook (.ipynb)", nb,
+                             file_name=reproduce.filename_for(config).replace(".py", ".ipynb"),
+                             mime="application/x-ipynb+json", key=f"{panel_key}:code:nb", on_click="ignore")
