@@ -7,6 +7,7 @@ from dlplay import autoencoders as ae
 from dlplay import checkpoints, data, topics, viz
 from dlplay.ui import (Vectors, device_badge, errors_shown, image_grid, latent_sliders, page_header,
                        publish_vectors, share, training_panel)
+from dlplay.ui.draw import digit_panel
 
 page_header(
     "Autoencoder Lab",
@@ -77,7 +78,8 @@ SPECIAL_TABS = {"sparse": "Sparse code", "denoising": "Denoising", "overcomplete
 
 def _tab_names(variant: str, dataset: str) -> list[str]:
     return (["Latent sliders", "Code map", "Morphing", "Similar-image search", "Weights"]
-            + [SPECIAL_TABS[variant]] * (variant in SPECIAL_TABS) + ["What each variant learns"] * (dataset == "digits"))
+            + ([SPECIAL_TABS[variant]] if variant in SPECIAL_TABS else [])
+            + (["What each variant learns"] if dataset == "digits" else []))
 
 
 def _default_k(dataset: str, variant: str) -> int:
@@ -483,3 +485,10 @@ with errors_shown():
                 with col:
                     image_grid(ae.first_filters(_shipped(name)[0])[:16], key=f"ae:atoms:{name}", ncols=4,
                                title=label, download_name=f"filters_{name}.png")
+
+if dataset == "digits":
+    with st.expander("Your own digit: draw it or photograph it, and see it reconstructed and placed among the "
+                     "training codes", icon=":material/draw:"):
+        digit_panel("ae:own", reconstruct=lambda x: ae.reconstruct(model, x),
+                    encode=lambda x: ae.encode(model, x).numpy(), train=ds, test=ds.x_test,
+                    class_names=ds.class_names)

@@ -8,7 +8,8 @@ from dlplay import data, viz
 from dlplay import classifier
 from dlplay.classifier import load_judge
 from dlplay.errors import InputError
-from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
+from dlplay.ui import device_badge, errors_shown, image_grid, page_header, share, training_panel
+from dlplay.ui.draw import digit_panel
 
 page_header(
     "Datasets and a first model",
@@ -94,3 +95,15 @@ if trainer is None:
     _predictions(_judge(), "Shipped model")
 else:
     _predictions(trainer.task.model, "Your model")
+
+
+def _probs(model, x):
+    model.eval()
+    with torch.no_grad():
+        return torch.softmax(model(x.to(next(model.parameters()).device)).cpu(), 1).numpy()
+
+
+with st.expander("Your own digit: draw it or photograph it, and the classifier reads it", icon=":material/draw:"):
+    clf = _judge() if trainer is None else trainer.task.model
+    digit_panel("ds:own", classify=lambda x: _probs(clf, x), encode=lambda x: x.flatten(1).numpy(), train=digits,
+                test=digits.x_test, class_names=[*digits.class_names, "not a digit"], code_name="pixels")

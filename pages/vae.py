@@ -8,6 +8,7 @@ from dlplay import checkpoints, data, vae, viz
 from dlplay.classifier import judge, load_judge
 from dlplay.ui import (Vectors, device_badge, errors_shown, image_grid, latent_sliders, page_header,
                        publish_vectors, share, training_panel)
+from dlplay.ui.draw import digit_panel
 
 page_header(
     "VAE and latent space",
@@ -202,6 +203,21 @@ with tabs[2], errors_shown():
                 "and *how sure*. The KL term pulls the whole cloud towards N(0, I)." if d == 2 else
                 "; for a code longer than 2 the means are projected on their two main principal directions."))
 
+    if d == 2:   # click the plane: that point is decoded
+        g = np.linspace(-3, 3, 41)
+        grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+        cl, cr = st.columns([3, 1])
+        ev = cl.plotly_chart(viz.code_map_with_input(mu, ds_view.y_test.numpy(), ds_view.class_names, None,
+                                                     click_grid=grid, title="Click anywhere on the plane: that "
+                                                     "point z is decoded"),
+                             key="vae:click", on_select="rerun", selection_mode="points",
+                             config={"displayModeBar": False})
+        picked = [p for p in (ev.selection.points if ev and ev.selection else []) if "x" in p and "y" in p]
+        zc = np.array([[picked[-1]["x"], picked[-1]["y"]]] if picked else [[0.0, 0.0]], np.float32)
+        cr.image(viz.tile(vae.decode_np(model, zc), 1, pad=0), width=200,
+                 caption=f"Decoded at z = ({zc[0, 0]:.2f}, {zc[0, 1]:.2f})" + ("" if picked else ", the prior's "
+                         "mean: click the plane for another point"))
+
 # -- AE versus VAE --------------------------------------------------------------------------------------------------
 with tabs[3], errors_shown():
     st.markdown("The same network trained twice on the same batches: once as a VAE, once without the noise and "
@@ -287,3 +303,10 @@ with tabs[5], errors_shown():
     training_panel("vae:beta", vae.make_beta_sweep_task, config=sweep_cfg, seconds=60.0, steps=vae.BETA_SWEEP_STEPS,
                    max_seconds=120.0, record_every=25, live=live_sweep, label="Train one VAE per beta",
                    panels={f"KL (nats) at beta {b:g}": [f"kl_beta{b:g}"] for b in (0.5, 4.0)})
+
+if ds_view.image_shape == (1, 8, 8):
+    with st.expander("Your own digit: draw it or photograph it, and see where the encoder puts it",
+                     icon=":material/draw:"):
+        digit_panel("vae:own", reconstruct=lambda x: torch.as_tensor(vae.decode_np(model, vae.encode_means(model, x)[0])),
+                    encode=lambda x: vae.encode_means(model, x)[0], train=ds_view, test=ds_view.x_test,
+                    class_names=ds_view.class_names, code_name="posterior mean")
