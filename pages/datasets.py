@@ -31,6 +31,8 @@ def _load(name: str):
 
 
 names = data.dataset_names(available_only=True)
+share.link("datasets", [share.choice("dataset", "ds:name", names),
+                        *share.panel("ds:clf", steps=1500, seconds=5.0, max_seconds=60.0)])
 name = st.selectbox("Image dataset", names, index=0, key="ds:name",
                     help="MNIST and Fashion-MNIST appear here once downloaded with `python -m dlplay download mnist`.")
 with errors_shown():

@@ -13,6 +13,7 @@ from dlplay.documents import doc2vec, figures, glove
 from dlplay.words import figures as word_figures
 from dlplay.errors import InputError
 from dlplay.ui import device_badge, draw_key, errors_shown, get_trainer, page_header, training_panel, upload_text
+from dlplay.ui import share
 
 page_header(
     "Documents: search, LSA and a deep autoencoder",
@@ -72,6 +73,15 @@ EXAMPLES = {"frogs and toads lay eggs in ponds": "the article uses these very wo
             "a wolf pig and horse on a farm": "each word occurs, but mostly elsewhere",
             "boy with learning difficulties": "the articles say children, disability, impairment",
             "president shot at the theatre": "TF-IDF follows 'theatre' to the Oscars"}
+share.link("documents", [share.integer("results", "docs:k", 1, 30, 5),
+                         share.choice("method", "docs:method", ["tfidf", "lsa", "ae"]),
+                         share.choice("code_size", "docs:ae_k", [2, 10]), *share.panel("docs:ae", seconds=15.0),
+                         share.choice("d2v_mode", "docs:d2v_mode", ["dbow", "dm"]),
+                         *share.panel("docs:d2v", seconds=30.0, prefix="d2v_"),
+                         share.choice("glove_dim", "docs:g_dim", [25, 50, 100, 200], 100),
+                         share.integer("glove_window", "docs:g_window", 2, 15, 10),
+                         share.choice("glove_xmax", "docs:g_xmax", [10.0, 30.0, 100.0, 300.0], 100.0),
+                         *share.panel("docs:glove", seconds=30.0, prefix="glove_")])
 c = st.columns([3, 2, 1])
 example = c[1].selectbox("Examples", list(EXAMPLES), format_func=lambda q: f"{q} ({EXAMPLES[q]})",
                          key="docs:example")

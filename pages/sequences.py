@@ -12,6 +12,7 @@ from dlplay.sequences import figures as fg
 from dlplay.sequences import text as T
 from dlplay.topics import checkpoint_bytes
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
+from dlplay.ui import share
 
 page_header(
     "Sequences and autoregressive models",
@@ -38,6 +39,21 @@ device_badge()
 
 PARTS = ["1. Markov (n-grams)", "2. The RNN", "3. Vanishing gradients", "4. The LSTM", "5. Attention",
          "6. Autoregressive pixels"]
+share.link("sequences", [share.choice("part", "seq:part", PARTS),
+                         share.integer("order", "seq:ng:order", 1, 8, 5),
+                         share.choice("smoothing", "seq:ng:k", [0.001, 0.01, 0.1, 0.5, 1.0], 0.01),
+                         *[p for arch in ("rnn", "lstm") for p in (
+                             share.choice(f"{arch}_hidden", f"seq:{arch}:hidden", [64, 128, 192, 256, 512], 192),
+                             share.choice(f"{arch}_bptt", f"seq:{arch}:bptt", [16, 32, 64, 128], 64),
+                             share.choice(f"{arch}_lr", f"seq:{arch}:lr", [3e-4, 1e-3, 3e-3, 1e-2], 3e-3),
+                             *share.panel(f"seq:{arch}:train", seconds=30.0, prefix=f"{arch}_"))],
+                         share.choice("copy_arch", "seq:copy:arch", ["rnn", "lstm"]),
+                         share.integer("delay", "seq:copy:delay", 1, sq.rnn.MAX_DELAY, 20),
+                         share.choice("forget_bias", "seq:copy:fb", [0.0, 1.0, 2.0, 3.0, 5.0], 1.0),
+                         share.flag("attention", "seq:rev:att", True),
+                         share.integer("max_len", "seq:rev:len", 2, sq.seq2seq.MAX_LEN, 10),
+                         share.choice("channels", "seq:pix:ch", [16, 32, 64, 128], 64),
+                         share.integer("layers", "seq:pix:layers", 2, 8, 5)])
 
 
 @st.cache_resource(show_spinner="Loading a shipped model ...")

@@ -39,7 +39,7 @@ MAX_PARAMS = 64              # a link with more than this many settings is cut (
 class Param:
     name: str                                   # the URL's name
     key: str | Callable[[dict], str]            # the widget's key (may depend on earlier settings' values)
-    kind: str                                   # "int", "float", "choice", "bool"
+    kind: str                                   # "int", "float", "choice", "bool", "str"
     lo: Any = None
     hi: Any = None
     choices: Any = None                         # a sequence, or a function of the earlier settings' values
@@ -71,6 +71,11 @@ def number(name, key, lo, hi, default, label=None) -> Param:
 def choice(name, key, choices, default=None, label=None) -> Param:
     """A selectbox, radio, select_slider or tab: the value is one of `choices` (default: the first)."""
     return Param(name, key, "choice", None, None, choices, default, label)
+
+
+def text(name, key, default="", label=None, max_len: int = 300) -> Param:
+    """A text input (a network written as a line, a query): kept as typed, cut at max_len characters."""
+    return Param(name, key, "str", None, max_len, None, default, label)
 
 
 def flag(name, key, default=False, label=None) -> Param:
@@ -131,6 +136,9 @@ def check_value(p: Param, raw: str, values: dict) -> tuple[Any, str | None]:
         if x > hi:
             return (int(hi) if p.kind == "int" else float(hi)), f"{label} {raw} is above the largest: used {_fmt(hi)}"
         return x, None
+    if p.kind == "str":
+        cut = p.resolve("hi", values)
+        return (str(raw)[:cut], f"{label} was cut to {cut} characters") if len(str(raw)) > cut else (str(raw), None)
     if p.kind == "bool":
         s = str(raw).strip().lower()
         if s in ("1", "true", "yes", "on"):
