@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 from .topics import Config
 
+MAX_CONFIG_CHARS = 3000     # a config longer than this as source holds data, not settings
+
 
 def _config_source(config: Config) -> str:
     """`ClassName(field=value, ...)`, only the fields that differ from the class's defaults (checked to rebuild
@@ -28,8 +30,14 @@ def _config_source(config: Config) -> str:
         if default is dataclasses.MISSING or v != default:
             parts.append(f"{f.name}={v!r}")
     src = f"{cls.__name__}({', '.join(parts)})"
-    if eval(src, {cls.__name__: cls}) != config:   # noqa: S307  (our own repr of plain values)
-        raise ValueError(f"{cls.__name__} cannot be written as source: {config!r}")
+    if len(src) > MAX_CONFIG_CHARS:
+        raise ValueError("its settings hold data (an uploaded picture, text or table), too much for a script")
+    try:
+        same = eval(src, {cls.__name__: cls}) == config   # noqa: S307  (our own repr of plain values)
+    except Exception:   # noqa: BLE001  (a field holds an object, not a plain value)
+        same = False
+    if not same:
+        raise ValueError("its settings hold objects (loaded data) that a script cannot spell out")
     return src
 
 

@@ -243,6 +243,8 @@ with tabs[1]:
                                  panels={"training loss (cross-entropy)": ["loss"],
                                          "training accuracy (this batch)": ["train_acc"]},
                                  live=live, record_every=10)
+        share.code_behind("cnn:train", cnn.make_task, cfg,
+                          command='train cnn', seconds=8.0, title='Convolutional layers')
     if trainer is not None and trainer.steps:
         model, who = trainer.task.model, "your model"
         st.download_button("Download your model (checkpoint)", topics.checkpoint_bytes(cnn, trainer.task,

@@ -93,6 +93,8 @@ def _predictions(model, title: str) -> None:
 trainer = training_panel(
     "ds:clf", classifier.make_task, config=classifier.ClassifierConfig(), seconds=5.0, max_seconds=60.0, steps=1500,
     panels={"loss (cross-entropy)": ["loss"], "training accuracy": ["train_acc"]}, record_every=5)
+share.code_behind("ds:clf", classifier.make_task, classifier.ClassifierConfig(),
+                  command='train classifier', steps=1500, seconds=5.0, title='Datasets and a first model')
 if trainer is None:
     _predictions(_judge(), "Shipped model")
 else:

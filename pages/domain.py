@@ -198,6 +198,8 @@ trainer = training_panel(
             "discriminator accuracy (training batches)": ["domain_acc"],
             "target test accuracy (evaluation only)": ["target_acc"],
             "lambda": ["lambda"]})
+share.code_behind("da:train", D.make_task, cfg,
+                  command='train domain-adapt', seconds=60.0, title='Domain adaptation')
 
 # -- the network shown after training: the user's, else the shipped adapted one ----------------------------------
 if trainer is not None and trainer.steps > 0:

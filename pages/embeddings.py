@@ -168,6 +168,8 @@ with errors_shown():
     tr = training_panel("emb:run", E.make_task, config=cfg, seconds=float(limits.MAX_RUN_SECONDS),
                         max_seconds=float(limits.MAX_RUN_SECONDS), live=live, label="Run", autostart=True,
                         show_budget=False, status=status)
+    share.code_behind("emb:run", E.make_task, cfg,
+                      command='embed', seconds=float(limits.MAX_RUN_SECONDS), title='Embedding Explorer')
     emb = tr.task.emb if tr is not None else None
     show_notes(emb.notes_ if emb is not None else [])
     coords = None if emb is None else emb.embedding_

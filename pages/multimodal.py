@@ -93,6 +93,8 @@ trainer = training_panel(
     "mm:train", mm.make_task, config=cfg, seconds=10.0, max_seconds=120.0, live=live, record_every=10,
     panels={"contrastive loss (KL to the matches; 0 = perfect)": ["contrastive"],
             "captioner: next-word loss": ["caption"]})
+share.code_behind("mm:train", mm.make_task, cfg,
+                  command='train multimodal', seconds=10.0, title='Images and words in one space')
 
 # -- the model shown ---------------------------------------------------------------------------------------------------
 if trainer is not None and trainer.steps > 0:

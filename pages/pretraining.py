@@ -127,6 +127,8 @@ with tab_stack:
             panels={"pre-training: reconstruction MSE": ["pretrain_loss"],
                     "fine-tuning: cross-entropy on the labels": [f"{m}_loss" for m in pt.STACK_METHODS]},
             live=_plan_status, label="Train (pre-train + fine-tune)")
+        share.code_behind("pt:stack", pt.make_task, cfg,
+                          command='train pretrain-stack', seconds=20.0, title='Before end-to-end')
         mine = st.session_state.setdefault("pt:stack:points", {})
         arch = (sizes, activation, pre_steps, ft_steps)
         if trainer is not None and trainer.task.results:
@@ -182,6 +184,7 @@ with tab_rbm:
     rtrainer = training_panel("pt:rbm", pt.make_task, config=rcfg, seconds=10.0, max_seconds=120.0, record_every=20,
                               panels={"reconstruction error (training batch, per pixel)": ["recon_error"]},
                               live=_rbm_live)
+    share.code_behind("pt:rbm", pt.make_task, rcfg, command='train rbm', seconds=10.0, title='Before end-to-end')
     if rtrainer is not None and rtrainer.steps > 0:
         rbm, rev, who = rtrainer.task.model, rtrainer.last_eval or rtrainer.task.evaluate(), "your RBM"
         chain = pt.gibbs_chain(rbm, 16, 1000, torch.Generator().manual_seed(0))

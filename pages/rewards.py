@@ -119,6 +119,8 @@ trainer = training_panel(
     live=live, record_every=50,
     panels={"return per episode (mean of last 50)": ["return_avg"], "max |V - V*| over the cells": ["max_err"],
             "share of cells the greedy policy gets to the goal": ["reached"]})
+share.code_behind("rl:train", ql.make_task, cfg,
+                  command='train qlearning', seconds=15.0 if cfg.algorithm == "dqn" else 2.0, title='Learning from rewards')
 
 # -- the agent shown: the user's, else the shipped one, else an untrained one ------------------------------------------
 shipped_name = ql.shipped_for(cfg)

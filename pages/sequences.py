@@ -184,6 +184,8 @@ def char_part(arch: str) -> None:
 
     trainer = training_panel(f"seq:{arch}:train", sq.make_task, config=cfg, seconds=30.0, record_every=10,
                              panels={"training bits per character": ["train_bpc"]}, live=live)
+    share.code_behind(f"seq:{arch}:train", sq.make_task, cfg,
+                      command='train charlm', seconds=30.0, title='Sequences and autoregressive models')
     model, ev, who = _model_shown(trainer, name, what)
     _download(trainer, f"charlm_{arch}")
     _, bpc = _ngrams()
@@ -213,6 +215,9 @@ with errors_shown():
                                  smoothing=k), seconds=5.0, max_seconds=30.0,
                                  panels={"validation bits per character, by order (x: steps of 20,000 characters "
                                          "counted)": [f"val_bpc_order{o}" for o in sq.tasks.NGRAM_ORDERS]})
+        share.code_behind("seq:ng:train", sq.make_task, sq.CharConfig(arch="ngram", order=order,
+                                 smoothing=k),
+                          command='train charlm', seconds=5.0, title='Sequences and autoregressive models')
         if trainer is not None and trainer.steps > 0:
             models = trainer.task.models
             bpc = {o: m.bits_per_char(trainer.task.val_ids) for o, m in models.items()}
@@ -279,6 +284,8 @@ with errors_shown():
         trainer = training_panel("seq:copy:train", sq.make_task, config=cfg,
                                  seconds=20.0, record_every=10,
                                  panels={"loss": ["loss"], "training accuracy": ["accuracy"]})
+        share.code_behind("seq:copy:train", sq.make_task, cfg,
+                          command='train copy-task', seconds=20.0, title='Sequences and autoregressive models')
         sweep = _shipped("seq_copy_lstm_d20")[2].get("sweep", {})
         live_pts = {}
         if trainer is not None and trainer.steps > 0:
@@ -314,6 +321,9 @@ with errors_shown():
         trainer = training_panel("seq:rev:train", sq.make_task, config=sq.ReverseConfig(attention=att,
                                  max_len=max_len), seconds=30.0, record_every=10,
                                  panels={"loss": ["loss"], "token accuracy (teacher forcing)": ["token_accuracy"]})
+        share.code_behind("seq:rev:train", sq.make_task, sq.ReverseConfig(attention=att,
+                                 max_len=max_len),
+                          command='train reverse', seconds=30.0, title='Sequences and autoregressive models')
         lengths = tuple(range(1, 15))
         curves = _length_curves(lengths)
         mine = trainer is not None and trainer.steps > 0
@@ -360,6 +370,8 @@ with errors_shown():
         trainer = training_panel("seq:pix:train", sq.make_task, config=sq.PixelConfig(channels=ch, layers=layers),
                                  seconds=30.0, record_every=10,
                                  panels={"training -log p(x), nats per image": ["train_nll_nats"]})
+        share.code_behind("seq:pix:train", sq.make_task, sq.PixelConfig(channels=ch, layers=layers),
+                          command='train pixelcnn', seconds=30.0, title='Sequences and autoregressive models')
         model, ev, who = _model_shown(trainer, "seq_pixelcnn_digits", "PixelCNN")
         _download(trainer, "pixelcnn")
         extra = _shipped("seq_pixelcnn_digits")[2]

@@ -132,6 +132,7 @@ trainer = training_panel(
     "st:run", style.make_task, config=cfg, seconds=15.0, max_seconds=120.0,
     panels={"content loss (relative)": ["content"], "style loss (relative)": ["style"],
             "smoothness (TV)": ["tv"]}, live=live, record_every=2, label="Train")
+share.code_behind("st:run", style.make_task, cfg, command='style', seconds=15.0, title='Style transfer')
 if trainer is None:
     st.info("Press **Train**: the picture below will change as the optimiser works (150 steps at 256 px take about "
             "10-30 s on a laptop CPU).", icon=":material/info:")

@@ -234,6 +234,7 @@ def live(tr):
 
 trainer = training_panel("words:w2v", W.make_task, config=cfg, seconds=15.0, max_seconds=120.0, record_every=10,
                          live=live, panels={"loss per prediction": ["loss"], "words per second": ["words_per_second"]})
+share.code_behind("words:w2v", W.make_task, cfg, command='train word2vec', seconds=15.0, title='Words and word2vec')
 if trainer is not None and trainer.steps:
     t = trainer.task
     publish_vectors(Vectors(name=f"Words: your word2vec ({t.arch}, {t.loss}, {source})",

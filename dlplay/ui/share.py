@@ -162,14 +162,18 @@ def check_value(p: Param, raw: str, values: dict) -> tuple[Any, str | None]:
     return default, f"unknown {label} {raw!r} (choices: {shown}): used {_fmt(default)}"
 
 
-def restore(params: Sequence[Param], query: dict[str, str], state) -> tuple[dict, list[str]]:
+def restore(params: Sequence[Param], query: dict[str, str], state, reset_missing: bool = False
+            ) -> tuple[dict, list[str]]:
     """Put the query's values into `state` (a mapping: st.session_state); (every setting's current value, notes).
-    Pure apart from `state`, so it is tested without Streamlit."""
+    `reset_missing`: settings the query does not name go back to their defaults (a bookmark opened in a session
+    that changed them). Pure apart from `state`, so it is tested without Streamlit."""
     values: dict[str, Any] = {}
     notes: list[str] = []
     names = {p.name for p in params}
     for p in params:
         key = p.widget_key(values)
+        if reset_missing and p.name not in query and key in state:
+            del state[key]
         if p.name in query:
             v, note = check_value(p, query[p.name], values)
             state[key] = v
@@ -243,9 +247,11 @@ def link(page: str, params: Sequence[Param]) -> str:
     returns the link to the current state."""
     ss = st.session_state
     flag_key = f"share:{page}:read"
-    if not ss.get(flag_key):
+    reread = ss.get("share:reread") == page          # a bookmark of the deck was opened
+    if not ss.get(flag_key) or reread:
         ss[flag_key] = True
-        _, notes = restore(params, _query(), ss)
+        ss.pop("share:reread", None)
+        _, notes = restore(params, _query(), ss, reset_missing=reread)
         if notes:
             st.info("This link's settings were adjusted: " + "; ".join(notes) + ".", icon=":material/link:")
     ss["share:page"] = (page, list(params))
@@ -254,6 +260,8 @@ def link(page: str, params: Sequence[Param]) -> str:
                          help="A link (and a QR code) that opens this page with every setting as it is now.",
                          width="stretch"):
         _dialog(url)
+    from .present import sidebar
+    sidebar(page, _query())
     return url
 
 
