@@ -60,3 +60,13 @@ def test_url_and_qr_code_are_big_enough_to_scan():
     png = share.qr_png(url)
     img = Image.open(io.BytesIO(png))
     assert img.format == "PNG" and img.width >= 300   # 10 px a module: readable when shown 520 px wide
+
+
+def test_a_bookmark_resets_what_it_does_not_name_and_text_is_kept_as_typed():
+    state = {"p:beta": 4.0, "p:train:seed": 3, "p:ds": "shapes"}
+    share.restore(PARAMS, {"seed": "5"}, state, reset_missing=True)
+    assert state == {"p:train:seed": 5}           # beta and the dataset back to their widgets' defaults
+    p = share.text("stack", "c:stack", "conv 8 3")
+    assert share.check_value(p, "conv 16 5, pool 2", {}) == ("conv 16 5, pool 2", None)
+    v, note = share.check_value(p, "x" * 400, {})
+    assert len(v) == 300 and "cut" in note
