@@ -276,7 +276,7 @@ def sync() -> str:
     want = {**current(params, ss), **keep}
     if _query() != want:
         st.query_params.from_dict(want)
-    url = url_for(page, want)
+    url = url_for(page, {k: v for k, v in want.items() if k != PRESENT})   # students get the page, not the talk
     ss[f"share:{page}:url"] = url
     return url
 
@@ -286,8 +286,9 @@ def _dialog(url: str) -> None:
     st.markdown("Opening this link (or scanning the code) shows this page with the same settings and seed; "
                 "pressing Train then gives the same model.")
     st.code(url, language=None, wrap_lines=True)
-    st.image(qr_png(url), width=520, caption="Scan to open the same state (about 10 cm across on a projector "
-             "screen per 5 m of distance).")
+    st.image(qr_png(url), width=520, caption="Scan to open the same state. A phone reads a code from about ten "
+             "times its width away (a rule of thumb): for the back rows, show it full screen (the image's corner "
+             "button).")
 
 
 def tabs(labels: Sequence[str], key: str):
