@@ -19,6 +19,7 @@ from dlplay.runner import Job, resume_state, runner
 from dlplay.train import Trainer
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, rerun_pending, share, training_panel
 from dlplay.ui.compat import session_id
+from dlplay.ui.present import presenting
 from dlplay.ui.training import apply_message
 
 page_header(
@@ -206,7 +207,7 @@ with tab2d:
         c = st.columns(5)
         d1 = c[1].button("D step", key="gan:dstep", width="stretch", help="One discriminator update.")
         g1 = c[2].button("G step", key="gan:gstep", width="stretch", help="One generator update.")
-        it1 = c[3].button("Iteration", key="gan:istep", width="stretch",
+        it1 = c[3].button("Iteration", key="gan:istep", width="stretch", shortcut="right" if presenting() else None,
                           help="One full iteration: K discriminator steps, then M generator steps.")
         reset = c[4].button("Reset", key="gan:reset", width="stretch", help="Back to the untrained networks of this seed.")
         c2 = st.columns([2, 1, 2])
@@ -243,7 +244,7 @@ with tab2d:
             s.update(error=str(e))
         running = s.get("run") is not None
         c[0].button("Pause" if running else "Play", key="gan:play", type="primary", width="stretch",
-                    on_click=_toggle)
+                    on_click=_toggle, shortcut="space" if presenting() else None)   # presenter mode's keys
         tr = s["trainer"]
         if s["error"]:
             st.error(s["error"], icon=":material/error:")
