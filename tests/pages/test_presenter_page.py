@@ -21,3 +21,16 @@ def test_presenter_mode_folds_the_idea_and_bookmarks_the_state(root):
     assert at.query_params["present"] == "1"
     at.sidebar.toggle(key="dlplay:present:toggle").set_value(False).run()
     assert "present" not in at.query_params and at.expander[0].label != "The idea"
+
+
+def test_a_bookmark_brings_back_exactly_its_state(root):
+    at = AppTest.from_file(str(root / "pages" / "datasets.py"), default_timeout=180).run()
+    at.number_input(key="ds:clf:seed").set_value(9).run()
+    at.sidebar.button(key="deck:add").click().run()
+    at.number_input(key="ds:clf:seed").set_value(3).run()
+    at.selectbox(key="ds:name").select("shapes").run()
+    at.sidebar.button(key="deck:go:0").click().run()            # st.switch_page with the bookmark's query
+    assert not at.exception
+    assert dict(at.query_params) == {"seed": "9"}
+    assert at.number_input(key="ds:clf:seed").value == 9
+    assert at.selectbox(key="ds:name").value == "digits"       # not named by the bookmark: back to its default
