@@ -85,7 +85,8 @@ def script(make_task: Callable, config: Config, seed: int = 0, steps: int | None
     return f'''"""{title}: the run behind the page, as a script. The same settings, seed and budget give the same model.
 
 Run it in the dlplay folder (or with dlplay installed):  python {filename_for(config)}
-The lesson's PyTorch (the model, its loss, one training step) is in {make_task.__module__}; Trainer (dlplay/train.py) only calls it.
+The lesson's PyTorch (the model, its loss, one training step) is in {make_task.__module__};
+Trainer (dlplay/train.py) only calls it.
 """
 
 import json

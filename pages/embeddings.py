@@ -55,12 +55,14 @@ label = lambda o: LABELS.get(o) or (f"This session: {o[8:]}" if o.startswith("se
                                     f"{o.replace('-cnn', '')}: {'CNN features' if o.endswith('-cnn') else 'pixels'}")
 not_yet = [f"{LABELS.get(n, n)}: {why}" for n, why in missing.items() if why and not n.startswith(("mnist", "fashion"))]
 
-share.link("embeddings", [share.choice("source", "emb:source", options), share.choice("method", "emb:method", list(E.METHODS)),
+share.link("embeddings", [share.choice("source", "emb:source", options),
+                          share.choice("method", "emb:method", list(E.METHODS)),
                           share.choice("dim", "emb:dim", [2, 3]), share.integer("perplexity", "emb:perp", 2, 100, 30),
                           share.choice("lr", "emb:lr", ["auto", 10, 50, 100, 200, 500, 1000, 2000, 5000], "auto"),
                           share.integer("exaggeration", "emb:exag", 1, 50, 12),
                           share.integer("iterations", "emb:iter", 50, 2000, 500),
-                          share.integer("n_neighbors", "emb:unn", 2, 200, 15), share.number("min_dist", "emb:umd", 0.0, 1.0, 0.1),
+                          share.integer("n_neighbors", "emb:unn", 2, 200, 15),
+                          share.number("min_dist", "emb:umd", 0.0, 1.0, 0.1),
                           share.integer("graph_neighbors", "emb:knn", 3, 100, 10), *share.panel("emb:run")])
 c = st.columns([2.2, 2.2, 0.8, 1.2, 1])
 choice = c[0].selectbox("Source", options, format_func=label, key="emb:source",

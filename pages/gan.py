@@ -75,7 +75,8 @@ def _shipped_2d():
 DEFAULTS = GAN2DConfig()
 GAN_TABS = ["2-D playground", "Images: DCGAN and conditional GAN"]
 WIDTHS, LRS = [8, 16, 32, 64, 128, 256], [1e-5, 1e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2]
-KNOB_CHOICES = {"loss": list(LOSSES), "optimizer": ["adam", "sgd", "rmsprop"], "batch_size": [32, 64, 128, 256, 512, 1024],
+KNOB_CHOICES = {"loss": list(LOSSES), "optimizer": ["adam", "sgd", "rmsprop"],
+                "batch_size": [32, 64, 128, 256, 512, 1024],
                 "noise": ["gaussian", "uniform"], "gp_weight": [0.0, 0.01, 0.1, 1.0, 10.0], "g_hidden": WIDTHS,
                 "d_hidden": WIDTHS, "lr_g": LRS, "lr_d": LRS}
 KNOB_RANGES = {"noise_dim": (1, 16), "g_layers": (1, 6), "d_layers": (1, 6), "m_g": (1, 10), "k_d": (1, 10)}
@@ -85,7 +86,8 @@ share.link("gan", [share.choice("tab", "gan:tab", GAN_TABS), share.choice("prese
                    *[share.choice(k, f"gan:{k}", c, getattr(DEFAULTS, k)) for k, c in KNOB_CHOICES.items()],
                    *[share.integer(k, f"gan:{k}", lo, hi, getattr(DEFAULTS, k)) for k, (lo, hi) in KNOB_RANGES.items()],
                    share.integer("seed", "gan:seed", 0, 2**31 - 1, 0), share.choice("speed", "gan:speed", list(SPEEDS)),
-                   share.integer("playfor", "gan:playfor", 1, int(limits.MAX_RUN_SECONDS), 60, "seconds one Play lasts"),
+                   share.integer("playfor", "gan:playfor", 1, int(limits.MAX_RUN_SECONDS), 60,
+                                 "seconds one Play lasts"),
                    share.choice("img_ds", "gan:img:ds", img_names), share.flag("img_cond", "gan:img:cond", True),
                    share.choice("img_loss", "gan:img:loss", list(LOSSES), list(LOSSES)[1]),
                    *share.panel("gan:img", steps=800, seconds=20.0, max_seconds=180.0, prefix="img_")])

@@ -37,7 +37,8 @@ share.link("multimodal", [share.choice("dataset", "mm:dataset", ["digits", "shap
                           share.choice("tau", "mm:tau", [0.03, 0.05, 0.1, 0.2, 0.5, 1.0], 0.1, "temperature"),
                           share.choice("lr", "mm:lr", [3e-4, 1e-3, 2e-3, 5e-3, 1e-2], 2e-3),
                           share.choice("capw", "mm:capw", [0.0, 0.5, 1.0, 2.0], 1.0, "caption weight"),
-                          *share.panel("mm:train", seconds=10.0), share.choice("map", "mm:map", ["pca", "tsne", "umap"])])
+                          *share.panel("mm:train", seconds=10.0),
+                          share.choice("map", "mm:map", ["pca", "tsne", "umap"])])
 
 
 @st.cache_resource(show_spinner="Loading the dataset ...")

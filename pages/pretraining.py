@@ -80,7 +80,8 @@ def _plan_status(trainer):
 
 _ship_cfg = lambda v: _shipped("pretrain_stack_digits")[2]["config"]  # noqa: E731
 share.link("pretraining", [share.choice("activation", "pt:stack:act", list(pt.ACTIVATIONS)),
-                           share.choice("labels", "pt:stack:labels", list(pt.LABEL_CHOICES), 5, "labelled images per class"),
+                           share.choice("labels", "pt:stack:labels", list(pt.LABEL_CHOICES), 5,
+                                        "labelled images per class"),
                            share.choice("pretrain_steps", "pt:stack:pre", [0, 100, 300, 600, 1000, 2000],
                                         lambda v: _ship_cfg(v)["pretrain_steps"]),
                            share.choice("finetune_steps", "pt:stack:ft", [30, 100, 300, 1000, 3000],

@@ -40,8 +40,10 @@ device_badge()
 _base = lambda v: ql.PRESETS[v["preset"]]  # noqa: E731
 share.link("rewards", [share.choice("preset", "rl:preset", list(ql.PRESETS)),
                        share.choice("algorithm", lambda v: f"rl:alg:{v['preset']}", list(ql.ALGORITHMS)),
-                       share.number("alpha", lambda v: f"rl:alpha:{v['preset']}", 0.01, 1.0, lambda v: float(_base(v).alpha)),
-                       share.number("gamma", lambda v: f"rl:gamma:{v['preset']}", 0.0, 1.0, lambda v: float(_base(v).gamma)),
+                       share.number("alpha", lambda v: f"rl:alpha:{v['preset']}", 0.01, 1.0,
+                                    lambda v: float(_base(v).alpha)),
+                       share.number("gamma", lambda v: f"rl:gamma:{v['preset']}", 0.0, 1.0,
+                                    lambda v: float(_base(v).gamma)),
                        share.number("epsilon", lambda v: f"rl:eps:{v['preset']}", 0.0, 1.0,
                                     lambda v: float(_base(v).epsilon)),
                        *share.panel("rl:train", seconds=lambda v: 15.0 if v["algorithm"] == "dqn" else 2.0,
@@ -120,7 +122,8 @@ trainer = training_panel(
     panels={"return per episode (mean of last 50)": ["return_avg"], "max |V - V*| over the cells": ["max_err"],
             "share of cells the greedy policy gets to the goal": ["reached"]})
 share.code_behind("rl:train", ql.make_task, cfg,
-                  command='train qlearning', seconds=15.0 if cfg.algorithm == "dqn" else 2.0, title='Learning from rewards')
+                  command='train qlearning', seconds=15.0 if cfg.algorithm == "dqn" else 2.0,
+                  title='Learning from rewards')
 
 # -- the agent shown: the user's, else the shipped one, else an untrained one ------------------------------------------
 shipped_name = ql.shipped_for(cfg)

@@ -74,8 +74,10 @@ with cols[1]:
 share.link("style", [share.choice("backbone", "st:backbone", [n for n in backbones.BACKBONES if not available[n]]),
                      share.integer("size", "st:size", style.MIN_SIZE, MAX_SIZE, 256 if DEVICE.type == "cpu" else 512),
                      share.choice("optimizer", "st:opt", ["adam", "lbfgs"]),
-                     share.number("content_weight", "st:cw", 0.0, 1e4, 1.0), share.number("style_weight", "st:sw", 0.0, 1e4, 10.0),
-                     share.number("tv_weight", "st:tv", 0.0, 1e4, 2.0), share.choice("init", "st:init", list(style.INITS)),
+                     share.number("content_weight", "st:cw", 0.0, 1e4, 1.0),
+                     share.number("style_weight", "st:sw", 0.0, 1e4, 10.0),
+                     share.number("tv_weight", "st:tv", 0.0, 1e4, 2.0),
+                     share.choice("init", "st:init", list(style.INITS)),
                      share.number("lr", "st:lr", 0.001, 0.5, style.StyleConfig.lr),
                      share.integer("schedule", "st:sched", 0, style.MAX_STEPS, style.StyleConfig.schedule_steps),
                      *share.panel("st:run", seconds=15.0)])

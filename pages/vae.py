@@ -307,6 +307,7 @@ with tabs[5], errors_shown():
 if ds_view.image_shape == (1, 8, 8):
     with st.expander("Your own digit: draw it or photograph it, and see where the encoder puts it",
                      icon=":material/draw:"):
-        digit_panel("vae:own", reconstruct=lambda x: torch.as_tensor(vae.decode_np(model, vae.encode_means(model, x)[0])),
+        digit_panel("vae:own",
+                    reconstruct=lambda x: torch.as_tensor(vae.decode_np(model, vae.encode_means(model, x)[0])),
                     encode=lambda x: vae.encode_means(model, x)[0], train=ds_view, test=ds_view.x_test,
                     class_names=ds_view.class_names, code_name="posterior mean")

@@ -34,11 +34,13 @@ device_badge()
 share.link("words", [share.flag("stop", "words:stop"), share.choice("set", "words:set", [*W.LABELLED_SETS, "your CSV"]),
                      share.choice("features", "words:features", ["counts", "tfidf"]),
                      share.choice("corpus", "words:corpus", ["wiki", "lee", "text"]),
-                     share.choice("arch", "words:arch", list(W.ARCHS)), share.choice("loss", "words:loss", list(W.LOSSES)),
+                     share.choice("arch", "words:arch", list(W.ARCHS)),
+                     share.choice("loss", "words:loss", list(W.LOSSES)),
                      share.choice("dim", "words:dim", [10, 25, 50, 100, 200, 300], 50),
                      share.integer("window", "words:window", 1, 10, 5), share.integer("neg", "words:neg", 1, 25, 5),
                      share.choice("sample", "words:sample", [0.0, 1e-5, 1e-4, 1e-3, 1e-2], 1e-3),
-                     share.integer("min_count", "words:min", 1, 50, 5), share.integer("epochs", "words:epochs", 1, 20, 3),
+                     share.integer("min_count", "words:min", 1, 50, 5),
+                     share.integer("epochs", "words:epochs", 1, 20, 3),
                      *share.panel("words:w2v", seconds=15.0)])
 
 # -- 1. tokens and bag of words ----------------------------------------------------------------------------------------

@@ -92,7 +92,8 @@ def test_shared_link_restores_every_value(server, browser, demo):
     try:
         restored = page2.evaluate(SNAPSHOT)
         assert page2.locator('[data-testid="stException"]').count() == 0
-        diff = {k: (after.get(k), restored.get(k)) for k in set(after) | set(restored) if after.get(k) != restored.get(k)}
+        diff = {k: (after.get(k), restored.get(k)) for k in set(after) | set(restored)
+                if after.get(k) != restored.get(k)}
         assert not diff, diff
     finally:
         ctx2.close()
