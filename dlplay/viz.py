@@ -140,3 +140,34 @@ def scatter(coords, labels=None, hover: Sequence[str] | None = None, title: str 
     if d < 3:
         fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
+
+
+def code_map_with_input(codes, labels, class_names, point, neighbours=(), title: str | None = None,
+                        click_grid=None) -> go.Figure:
+    """Training codes (2-D, or their first two principal directions) coloured by label, a star where an input
+    (your drawing) lands and lines to its nearest neighbours. `click_grid` (m, 2): faint points to click on (the
+    last trace), for a page that decodes the clicked position."""
+    c = np.asarray(codes, np.float64)
+    p = None if point is None else np.asarray(point, np.float64).reshape(1, -1)
+    if c.shape[1] > 2:
+        from sklearn.decomposition import PCA
+        pca = PCA(n_components=2, random_state=0).fit(c)
+        c2, p2 = pca.transform(c), (None if p is None else pca.transform(p))
+        axes = ("PC 1 of the code", "PC 2 of the code")
+    else:
+        c2, p2, axes = c, p, ("z1", "z2")
+    fig = scatter(c2, labels, class_names=class_names, title=title, marker_size=5)
+    if p2 is not None:
+        for j in neighbours:
+            fig.add_trace(go.Scatter(x=[p2[0, 0], c2[j, 0]], y=[p2[0, 1], c2[j, 1]], mode="lines", showlegend=False,
+                                     line=dict(color="black", width=1), hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=p2[:, 0], y=p2[:, 1], mode="markers", name="your digit",
+                                 marker=dict(symbol="star", size=22, color="gold", line=dict(color="black", width=2))))
+    if click_grid is not None:
+        g = np.asarray(click_grid)
+        fig.add_trace(go.Scatter(x=g[:, 0], y=g[:, 1], mode="markers", name="click to decode",
+                                 marker=dict(size=7, color="rgba(120,120,120,0.12)"), hoverinfo="x+y"))
+    fig.update_xaxes(title=axes[0])
+    fig.update_yaxes(title=axes[1])
+    fig.update_layout(height=480)
+    return fig

@@ -6,7 +6,8 @@ import torch
 from dlplay import autoencoders as ae
 from dlplay import checkpoints, data, topics, viz
 from dlplay.ui import (Vectors, device_badge, errors_shown, image_grid, latent_sliders, page_header,
-                       publish_vectors, training_panel)
+                       publish_vectors, share, training_panel)
+from dlplay.ui.draw import digit_panel
 
 page_header(
     "Autoencoder Lab",
@@ -70,6 +71,37 @@ def _shipped_knockout(name: str, dataset: str):
     return ae.knockout_curve(_shipped(name)[0], _data(dataset))
 
 
+SPECIAL_TABS = {"sparse": "Sparse code", "denoising": "Denoising", "overcomplete": "Overcomplete: copying",
+                "contractive": "Contractive: Jacobian", "conv": "Learned filters", "linear": "Linear = PCA",
+                "redundant": "Redundant: knock-outs", "conv_pool": "Pooling and switches"}
+
+
+def _tab_names(variant: str, dataset: str) -> list[str]:
+    return (["Latent sliders", "Code map", "Morphing", "Similar-image search", "Weights"]
+            + ([SPECIAL_TABS[variant]] if variant in SPECIAL_TABS else [])
+            + (["What each variant learns"] if dataset == "digits" else []))
+
+
+def _default_k(dataset: str, variant: str) -> int:
+    first = ae.shipped_name(dataset, variant)
+    return ae.SHIPPED[first].config.code_size if first else ae.AutoencoderConfig(
+        dataset=dataset, variant=variant).resolved().code_size
+
+
+_knob = lambda v: ae.VARIANTS[v["variant"]]  # noqa: E731
+share.link("autoencoders", [
+    share.choice("dataset", "ae:dataset", data.dataset_names(available_only=True)),
+    share.choice("variant", "ae:variant", list(ae.VARIANTS)),
+    share.integer("k", lambda v: f"ae:k:{v['dataset']}:{v['variant']}", 1, ae.MAX_CODE,
+                  lambda v: _default_k(v["dataset"], v["variant"]), "code size"),
+    share.number("weight", lambda v: f"ae:knob:{v['variant']}", lambda v: float(_knob(v).knob_range[0]),
+                 lambda v: float(_knob(v).knob_range[1]), lambda v: float(_knob(v).knob_default)),
+    share.choice("noise", "ae:noise", ae.NOISE_KINDS), share.flag("tied", "ae:tied"),
+    share.number("wl1", "ae:wl1", 0.0, 1.0, 0.0, "L1 on the weights"), share.choice("loss", "ae:loss", ae.LOSSES),
+    *share.panel("ae:train", steps=lambda v: 2000 if v["variant"] == "linear" else 4000,
+                 seconds=lambda v: 20.0 if v["variant"] == "linear" else 10.0),
+    share.choice("tab", "ae:tab", lambda v: _tab_names(v["variant"], v["dataset"]))])
+
 # -- settings ----------------------------------------------------------------------------------------------------
 c = st.columns([1.2, 1.8, 1.2, 1.8])
 dataset = c[0].selectbox("Dataset", data.dataset_names(available_only=True), key="ae:dataset",
@@ -77,9 +109,7 @@ dataset = c[0].selectbox("Dataset", data.dataset_names(available_only=True), key
 variant = c[1].selectbox("Variant", list(ae.VARIANTS), format_func=lambda v: ae.VARIANTS[v].title, key="ae:variant")
 ds = _data(dataset)
 v = ae.VARIANTS[variant]
-first_shipped = ae.shipped_name(dataset, variant)
-default_k = ae.SHIPPED[first_shipped].config.code_size if first_shipped else ae.AutoencoderConfig(
-    dataset=dataset, variant=variant).resolved().code_size
+default_k = _default_k(dataset, variant)
 code_size = int(c[2].number_input("Code size K", 1, ae.MAX_CODE, default_k, key=f"ae:k:{dataset}:{variant}",
                                   help=f"Numbers in the code; the image has {ds.n_pixels} pixels."))
 shipped_name = ae.shipped_name(dataset, variant, code_size)
@@ -132,6 +162,8 @@ if variant in ("sparse", "contractive"):
 trainer = training_panel("ae:train", ae.make_task, config=cfg, seconds=20.0 if variant == "linear" else 10.0,
                          max_seconds=120.0, panels=panels, live=live, record_every=20,
                          steps=2000 if variant == "linear" else 4000)   # the shipped models' budgets
+share.code_behind("ae:train", ae.make_task, cfg, command="train autoencoder",
+                  steps=2000 if variant == "linear" else 4000, title="Autoencoder Lab")
 
 # -- the model shown: the user's, else the shipped one ------------------------------------------------------------
 if trainer is not None and trainer.steps > 0:
@@ -185,15 +217,9 @@ with errors_shown():
             r[1].metric("... the shipped pixel-loss model with the same 2-number code",
                         f"{ae.recognition_rate(_shipped('autoencoder_z2_digits')[0], ds):.0%}")
 
-    tab_names = ["Latent sliders", "Code map", "Morphing", "Similar-image search", "Weights"]
-    special = {"sparse": "Sparse code", "denoising": "Denoising", "overcomplete": "Overcomplete: copying",
-               "contractive": "Contractive: Jacobian", "conv": "Learned filters", "linear": "Linear = PCA",
-               "redundant": "Redundant: knock-outs", "conv_pool": "Pooling and switches"}
-    if variant in special:
-        tab_names.append(special[variant])
-    if dataset == "digits":
-        tab_names.append("What each variant learns")
-    tabs = dict(zip(tab_names, st.tabs(tab_names)))
+    special = SPECIAL_TABS
+    tab_names = _tab_names(variant, dataset)
+    tabs = dict(zip(tab_names, share.tabs(tab_names, "ae:tab")))
     pick_labels = {int(i): f"test image #{int(i)} ({ds.class_names[int(ds.y_test[i])]})" for i in
                    ae.showcase(ds, 30)}
 
@@ -459,3 +485,10 @@ with errors_shown():
                 with col:
                     image_grid(ae.first_filters(_shipped(name)[0])[:16], key=f"ae:atoms:{name}", ncols=4,
                                title=label, download_name=f"filters_{name}.png")
+
+if dataset == "digits":
+    with st.expander("Your own digit: draw it or photograph it, and see it reconstructed and placed among the "
+                     "training codes", icon=":material/draw:"):
+        digit_panel("ae:own", reconstruct=lambda x: ae.reconstruct(model, x),
+                    encode=lambda x: ae.encode(model, x).numpy(), train=ds, test=ds.x_test,
+                    class_names=ds.class_names)

@@ -13,6 +13,7 @@ from dlplay import data, style, topics
 from dlplay.errors import InputError
 from dlplay.ui import (device_badge, draw_key, errors_shown, get_trainer, image_grid, page_header, training_panel,
                        upload_image)
+from dlplay.ui import share
 
 page_header(
     "Convolutional layers",
@@ -94,6 +95,9 @@ def _remove_last():
         _set_stack(" ".join(text.split()[:-1]))
 
 
+share.link("convolution", [share.text("stack", "cnn:stack", cnn.DEFAULT_STACK, "layers"),
+                           share.choice("lr", "cnn:lr", [3e-4, 1e-3, 3e-3, 1e-2, 3e-2], 3e-3),
+                           *share.panel("cnn:train", seconds=8.0, max_seconds=60.0)])
 st.session_state.setdefault("cnn:stack", cnn.DEFAULT_STACK)
 digits = _digits()
 tabs = st.tabs(["Build a network", "Train it on the digits", "Convolution step by step",
@@ -239,6 +243,8 @@ with tabs[1]:
                                  panels={"training loss (cross-entropy)": ["loss"],
                                          "training accuracy (this batch)": ["train_acc"]},
                                  live=live, record_every=10)
+        share.code_behind("cnn:train", cnn.make_task, cfg,
+                          command='train cnn', seconds=8.0, title='Convolutional layers')
     if trainer is not None and trainer.steps:
         model, who = trainer.task.model, "your model"
         st.download_button("Download your model (checkpoint)", topics.checkpoint_bytes(cnn, trainer.task,

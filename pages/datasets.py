@@ -8,7 +8,8 @@ from dlplay import data, viz
 from dlplay import classifier
 from dlplay.classifier import load_judge
 from dlplay.errors import InputError
-from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
+from dlplay.ui import device_badge, errors_shown, image_grid, page_header, share, training_panel
+from dlplay.ui.draw import digit_panel
 
 page_header(
     "Datasets and a first model",
@@ -30,6 +31,8 @@ def _load(name: str):
 
 
 names = data.dataset_names(available_only=True)
+share.link("datasets", [share.choice("dataset", "ds:name", names),
+                        *share.panel("ds:clf", steps=1500, seconds=5.0, max_seconds=60.0)])
 name = st.selectbox("Image dataset", names, index=0, key="ds:name",
                     help="MNIST and Fashion-MNIST appear here once downloaded with `python -m dlplay download mnist`.")
 with errors_shown():
@@ -90,7 +93,21 @@ def _predictions(model, title: str) -> None:
 trainer = training_panel(
     "ds:clf", classifier.make_task, config=classifier.ClassifierConfig(), seconds=5.0, max_seconds=60.0, steps=1500,
     panels={"loss (cross-entropy)": ["loss"], "training accuracy": ["train_acc"]}, record_every=5)
+share.code_behind("ds:clf", classifier.make_task, classifier.ClassifierConfig(),
+                  command='train classifier', steps=1500, seconds=5.0, title='Datasets and a first model')
 if trainer is None:
     _predictions(_judge(), "Shipped model")
 else:
     _predictions(trainer.task.model, "Your model")
+
+
+def _probs(model, x):
+    model.eval()
+    with torch.no_grad():
+        return torch.softmax(model(x.to(next(model.parameters()).device)).cpu(), 1).numpy()
+
+
+with st.expander("Your own digit: draw it or photograph it, and the classifier reads it", icon=":material/draw:"):
+    clf = _judge() if trainer is None else trainer.task.model
+    digit_panel("ds:own", classify=lambda x: _probs(clf, x), encode=lambda x: x.flatten(1).numpy(), train=digits,
+                test=digits.x_test, class_names=[*digits.class_names, "not a digit"], code_name="pixels")

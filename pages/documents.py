@@ -13,6 +13,7 @@ from dlplay.documents import doc2vec, figures, glove
 from dlplay.words import figures as word_figures
 from dlplay.errors import InputError
 from dlplay.ui import device_badge, draw_key, errors_shown, get_trainer, page_header, training_panel, upload_text
+from dlplay.ui import share
 
 page_header(
     "Documents: search, LSA and a deep autoencoder",
@@ -72,6 +73,15 @@ EXAMPLES = {"frogs and toads lay eggs in ponds": "the article uses these very wo
             "a wolf pig and horse on a farm": "each word occurs, but mostly elsewhere",
             "boy with learning difficulties": "the articles say children, disability, impairment",
             "president shot at the theatre": "TF-IDF follows 'theatre' to the Oscars"}
+share.link("documents", [share.integer("results", "docs:k", 1, 30, 5),
+                         share.choice("method", "docs:method", ["tfidf", "lsa", "ae"]),
+                         share.choice("code_size", "docs:ae_k", [2, 10]), *share.panel("docs:ae", seconds=15.0),
+                         share.choice("d2v_mode", "docs:d2v_mode", ["dbow", "dm"]),
+                         *share.panel("docs:d2v", seconds=30.0, prefix="d2v_"),
+                         share.choice("glove_dim", "docs:g_dim", [25, 50, 100, 200], 100),
+                         share.integer("glove_window", "docs:g_window", 2, 15, 10),
+                         share.choice("glove_xmax", "docs:g_xmax", [10.0, 30.0, 100.0, 300.0], 100.0),
+                         *share.panel("docs:glove", seconds=30.0, prefix="glove_")])
 c = st.columns([3, 2, 1])
 example = c[1].selectbox("Examples", list(EXAMPLES), format_func=lambda q: f"{q} ({EXAMPLES[q]})",
                          key="docs:example")
@@ -135,6 +145,8 @@ def live(trainer):
 
 trainer = training_panel("docs:ae", D.make_task, config=cfg, seconds=15.0, max_seconds=120.0,
                          panels={"reconstruction loss (nats per word)": ["loss"]}, live=live, record_every=20)
+share.code_behind("docs:ae", D.make_task, cfg,
+                  command='train doc-ae', seconds=15.0, title='Documents: search, LSA and a deep autoencoder')
 with errors_shown():
     enc2, vocab2, info2 = D.shipped_encoder(2)
     enc10, vocab10, info10 = D.shipped_encoder(10)
@@ -184,6 +196,8 @@ mode = st.radio("Doc2Vec variant", ["dbow", "dm"], horizontal=True, key="docs:d2
                 format_func=lambda v: {"dbow": "PV-DBOW", "dm": "PV-DM"}[v])
 d2v = training_panel("docs:d2v", doc2vec.make_task, config=doc2vec.Doc2VecConfig(mode=mode), seconds=30.0,
                      max_seconds=120.0, panels={"learning rate": ["learning_rate"]}, label="Train Doc2Vec")
+share.code_behind("docs:d2v", doc2vec.make_task, doc2vec.Doc2VecConfig(mode=mode),
+                  seconds=30.0, title='Documents: search, LSA and a deep autoencoder')
 with errors_shown():
     table = [{"method": "TF-IDF (all words)", "precision": _retrieval_table()[0]["precision_cosine"]},
              {"method": "LSA, 10 numbers", "precision": D.retrieval(lib.lsa_codes[10], coll)["precision_cosine"]},
@@ -256,6 +270,9 @@ training_panel("docs:glove", glove.make_task,
                config=glove.GloveConfig(dim=int(g_dim), window=int(g_window), x_max=float(g_xmax)), seconds=30.0,
                max_seconds=120.0, panels={"weighted squared error per pair": ["loss"]}, record_every=10,
                label="Train GloVe")
+share.code_behind("docs:glove", glove.make_task,
+                  glove.GloveConfig(dim=int(g_dim), window=int(g_window), x_max=float(g_xmax)),
+                  command='train glove', seconds=30.0, title='Documents: search, LSA and a deep autoencoder')
 gt = get_trainer("docs:glove")
 if gt is not None and gt.steps:
     st.download_button("Download your GloVe vectors (word2vec text format)",

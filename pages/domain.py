@@ -7,6 +7,7 @@ import torch
 from dlplay import checkpoints
 from dlplay import domain as D
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
+from dlplay.ui import share
 
 page_header(
     "Domain adaptation",
@@ -32,6 +33,13 @@ page_header(
         "shipped DANN network gains little: matching feature distributions does not close every gap.",
     ])
 device_badge()
+share.link("domain", [share.choice("target", "da:target", list(D.TARGETS)),
+                      share.choice("method", "da:method", list(D.METHODS), "grl"),
+                      share.number("lam", "da:lam", 0.0, D.MAX_LAMBDA, 1.0, "lambda"),
+                      share.choice("schedule", "da:schedule", list(D.SCHEDULES), "ramp"),
+                      share.integer("ramp", "da:ramp", 1, 100_000, 1000, "ramp steps"),
+                      share.choice("colour", "da:colour", ["domain", "digit"]),
+                      *share.panel("da:train", seconds=60.0, max_seconds=180.0)])
 
 
 @st.cache_resource(show_spinner="Drawing the digits in both domains ...")
@@ -190,6 +198,8 @@ trainer = training_panel(
             "discriminator accuracy (training batches)": ["domain_acc"],
             "target test accuracy (evaluation only)": ["target_acc"],
             "lambda": ["lambda"]})
+share.code_behind("da:train", D.make_task, cfg,
+                  command='train domain-adapt', seconds=60.0, title='Domain adaptation')
 
 # -- the network shown after training: the user's, else the shipped adapted one ----------------------------------
 if trainer is not None and trainer.steps > 0:

@@ -9,6 +9,7 @@ from dlplay import embed as E
 from dlplay import limits
 from dlplay.ui import (device_badge, errors_shown, get_trainer, image_grid, page_header, published_vectors,
                        show_notes, training_panel)
+from dlplay.ui import share
 
 ss = st.session_state
 
@@ -54,6 +55,15 @@ label = lambda o: LABELS.get(o) or (f"This session: {o[8:]}" if o.startswith("se
                                     f"{o.replace('-cnn', '')}: {'CNN features' if o.endswith('-cnn') else 'pixels'}")
 not_yet = [f"{LABELS.get(n, n)}: {why}" for n, why in missing.items() if why and not n.startswith(("mnist", "fashion"))]
 
+share.link("embeddings", [share.choice("source", "emb:source", options),
+                          share.choice("method", "emb:method", list(E.METHODS)),
+                          share.choice("dim", "emb:dim", [2, 3]), share.integer("perplexity", "emb:perp", 2, 100, 30),
+                          share.choice("lr", "emb:lr", ["auto", 10, 50, 100, 200, 500, 1000, 2000, 5000], "auto"),
+                          share.integer("exaggeration", "emb:exag", 1, 50, 12),
+                          share.integer("iterations", "emb:iter", 50, 2000, 500),
+                          share.integer("n_neighbors", "emb:unn", 2, 200, 15),
+                          share.number("min_dist", "emb:umd", 0.0, 1.0, 0.1),
+                          share.integer("graph_neighbors", "emb:knn", 3, 100, 10), *share.panel("emb:run")])
 c = st.columns([2.2, 2.2, 0.8, 1.2, 1])
 choice = c[0].selectbox("Source", options, format_func=label, key="emb:source",
                         help="What to embed. Models you train on the Autoencoder, VAE or Words page appear here too.")
@@ -160,6 +170,8 @@ with errors_shown():
     tr = training_panel("emb:run", E.make_task, config=cfg, seconds=float(limits.MAX_RUN_SECONDS),
                         max_seconds=float(limits.MAX_RUN_SECONDS), live=live, label="Run", autostart=True,
                         show_budget=False, status=status)
+    share.code_behind("emb:run", E.make_task, cfg,
+                      command='embed', seconds=float(limits.MAX_RUN_SECONDS), title='Embedding Explorer')
     emb = tr.task.emb if tr is not None else None
     show_notes(emb.notes_ if emb is not None else [])
     coords = None if emb is None else emb.embedding_

@@ -17,8 +17,9 @@ from dlplay.gan.gan2d import PRESET_NOTE, make_task as gan2d_make_task
 from dlplay.gan.images import BUILDER as BUILDER_IMG, ImageGANConfig, make_task as image_make_task
 from dlplay.runner import Job, resume_state, runner
 from dlplay.train import Trainer
-from dlplay.ui import device_badge, errors_shown, image_grid, page_header, rerun_pending, training_panel
+from dlplay.ui import device_badge, errors_shown, image_grid, page_header, rerun_pending, share, training_panel
 from dlplay.ui.compat import session_id
+from dlplay.ui.present import presenting
 from dlplay.ui.training import apply_message, settings_changed
 
 page_header(
@@ -71,9 +72,26 @@ def _shipped_2d():
 
 
 # -- 2-D playground -------------------------------------------------------------------------------------------
-tab2d, tabimg = st.tabs(["2-D playground", "Images: DCGAN and conditional GAN"])
-
 DEFAULTS = GAN2DConfig()
+GAN_TABS = ["2-D playground", "Images: DCGAN and conditional GAN"]
+WIDTHS, LRS = [8, 16, 32, 64, 128, 256], [1e-5, 1e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2]
+KNOB_CHOICES = {"loss": list(LOSSES), "optimizer": ["adam", "sgd", "rmsprop"],
+                "batch_size": [32, 64, 128, 256, 512, 1024],
+                "noise": ["gaussian", "uniform"], "gp_weight": [0.0, 0.01, 0.1, 1.0, 10.0], "g_hidden": WIDTHS,
+                "d_hidden": WIDTHS, "lr_g": LRS, "lr_d": LRS}
+KNOB_RANGES = {"noise_dim": (1, 16), "g_layers": (1, 6), "d_layers": (1, 6), "m_g": (1, 10), "k_d": (1, 10)}
+img_names = [n for n in data.dataset_names(available_only=True) if n in ("digits", "mnist", "fashion_mnist")]
+share.link("gan", [share.choice("tab", "gan:tab", GAN_TABS), share.choice("preset", "gan:preset", list(PRESETS)),
+                   share.choice("target", "gan:target", [t for t in TARGETS if t not in ("csv", "draw")]),
+                   *[share.choice(k, f"gan:{k}", c, getattr(DEFAULTS, k)) for k, c in KNOB_CHOICES.items()],
+                   *[share.integer(k, f"gan:{k}", lo, hi, getattr(DEFAULTS, k)) for k, (lo, hi) in KNOB_RANGES.items()],
+                   share.integer("seed", "gan:seed", 0, 2**31 - 1, 0), share.choice("speed", "gan:speed", list(SPEEDS)),
+                   share.integer("playfor", "gan:playfor", 1, int(limits.MAX_RUN_SECONDS), 60,
+                                 "seconds one Play lasts"),
+                   share.choice("img_ds", "gan:img:ds", img_names), share.flag("img_cond", "gan:img:cond", True),
+                   share.choice("img_loss", "gan:img:loss", list(LOSSES), list(LOSSES)[1]),
+                   *share.panel("gan:img", steps=800, seconds=20.0, max_seconds=180.0, prefix="img_")])
+tab2d, tabimg = share.tabs(GAN_TABS, "gan:tab")
 
 
 def _apply_preset(name: str) -> None:
@@ -133,20 +151,18 @@ with tab2d:
     with st.expander("Model and training knobs", expanded=False):
         k1, k2, k3, k4 = st.columns(4)
         k1.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="gan:loss")
-        k1.selectbox("Optimiser", ["adam", "sgd", "rmsprop"], key="gan:optimizer")
-        k1.select_slider("Batch size", [32, 64, 128, 256, 512, 1024], key="gan:batch_size")
+        k1.selectbox("Optimiser", KNOB_CHOICES["optimizer"], key="gan:optimizer")
+        k1.select_slider("Batch size", KNOB_CHOICES["batch_size"], key="gan:batch_size")
         k2.slider("Noise dimension", 1, 16, key="gan:noise_dim")
         k2.selectbox("Noise distribution", ["gaussian", "uniform"], key="gan:noise")
-        k2.select_slider("WGAN-GP penalty weight lambda", [0.0, 0.01, 0.1, 1.0, 10.0], key="gan:gp_weight")
+        k2.select_slider("WGAN-GP penalty weight lambda", KNOB_CHOICES["gp_weight"], key="gan:gp_weight")
         k3.slider("G hidden layers", 1, 6, key="gan:g_layers")
-        k3.select_slider("G width", [8, 16, 32, 64, 128, 256], key="gan:g_hidden")
-        k3.select_slider("G learning rate", [1e-5, 1e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2],
-                         key="gan:lr_g")
+        k3.select_slider("G width", WIDTHS, key="gan:g_hidden")
+        k3.select_slider("G learning rate", LRS, key="gan:lr_g")
         k3.slider("M generator steps per iteration", 1, 10, key="gan:m_g")
         k4.slider("D hidden layers", 1, 6, key="gan:d_layers")
-        k4.select_slider("D width", [8, 16, 32, 64, 128, 256], key="gan:d_hidden")
-        k4.select_slider("D learning rate", [1e-5, 1e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2],
-                         key="gan:lr_d")
+        k4.select_slider("D width", WIDTHS, key="gan:d_hidden")
+        k4.select_slider("D learning rate", LRS, key="gan:lr_d")
         k4.slider("K discriminator steps per iteration", 1, 10, key="gan:k_d")
 
     knobs = {k: ss[f"gan:{k}"] for k in DEFAULTS.as_dict() if k != "dataset"}
@@ -184,6 +200,7 @@ with tab2d:
 
     @st.fragment
     def playground():
+        share.sync()   # the seed and Play's length are set in here: keep the URL's link current
         s = state
 
         def _toggle():  # a callback runs before the rerun, so the button's label already shows the new state
@@ -192,7 +209,7 @@ with tab2d:
         c = st.columns(5)
         d1 = c[1].button("D step", key="gan:dstep", width="stretch", help="One discriminator update.")
         g1 = c[2].button("G step", key="gan:gstep", width="stretch", help="One generator update.")
-        it1 = c[3].button("Iteration", key="gan:istep", width="stretch",
+        it1 = c[3].button("Iteration", key="gan:istep", width="stretch", shortcut="right" if presenting() else None,
                           help="One full iteration: K discriminator steps, then M generator steps.")
         reset = c[4].button("Reset", key="gan:reset", width="stretch", help="Back to the untrained networks of this seed.")
         c2 = st.columns([2, 1, 2])
@@ -229,7 +246,7 @@ with tab2d:
             s.update(error=str(e))
         running = s.get("run") is not None
         c[0].button("Pause" if running else "Play", key="gan:play", type="primary", width="stretch",
-                    on_click=_toggle)
+                    on_click=_toggle, shortcut="space" if presenting() else None)   # presenter mode's keys
         tr = s["trainer"]
         if s["error"]:
             st.error(s["error"], icon=":material/error:")
@@ -313,6 +330,9 @@ with tab2d:
             s["error"] = end["error"]
 
     playground()
+    if points is None:
+        share.code_behind("gan", gan2d_make_task, cfg, command="train gan2d", seconds=float(ss.get("gan:playfor", 60)),
+                          title="GAN Lab, 2-D playground")
 
     tr2d = state["trainer"]
     if tr2d is not None and tr2d.steps:
@@ -334,7 +354,7 @@ with tabimg:
         "picture's side), D a small convolutional network. The grid below always decodes the **same 64 noise "
         "vectors**, so you watch one set of samples improve. The shipped digit classifier judges how many of them "
         "look like some digit.")
-    names = [n for n in data.dataset_names(available_only=True) if n in ("digits", "mnist", "fashion_mnist")]
+    names = img_names
     c1, c2, c3 = st.columns(3)
     ds_name = c1.selectbox("Dataset", names, key="gan:img:ds")
     conditional = c2.toggle("Conditional GAN", value=True, key="gan:img:cond",
@@ -359,6 +379,9 @@ with tabimg:
             config=ImageGANConfig(dataset=ds_name, loss=img_loss, conditional=bool(conditional)), seconds=20.0,
             steps=800, max_seconds=180.0, panels=panels,
             live=_grid_view, record_every=10)
+        share.code_behind("gan:img", image_make_task, ImageGANConfig(dataset=ds_name, loss=img_loss,
+                                                                     conditional=bool(conditional)),
+                          command="train gan", steps=800, seconds=20.0, title="GAN Lab, images")
 
         if trainer is None:
             if ds_name != "digits":

@@ -8,6 +8,7 @@ from dlplay import multimodal as mm
 from dlplay.topics import checkpoint_bytes
 from dlplay.ui import (Vectors, device_badge, errors_shown, image_grid, page_header, publish_vectors,
                        training_panel)
+from dlplay.ui import share
 
 page_header(
     "Images and words in one space",
@@ -31,6 +32,13 @@ page_header(
         "Type a word it never saw (*eleven*, *circle*) to see the check; press **Train** for your own model.",
     ])
 device_badge()
+share.link("multimodal", [share.choice("dataset", "mm:dataset", ["digits", "shapes"]),
+                          share.choice("dim", "mm:dim", [2, 4, 8, 16, 32, 64], 32),
+                          share.choice("tau", "mm:tau", [0.03, 0.05, 0.1, 0.2, 0.5, 1.0], 0.1, "temperature"),
+                          share.choice("lr", "mm:lr", [3e-4, 1e-3, 2e-3, 5e-3, 1e-2], 2e-3),
+                          share.choice("capw", "mm:capw", [0.0, 0.5, 1.0, 2.0], 1.0, "caption weight"),
+                          *share.panel("mm:train", seconds=10.0),
+                          share.choice("map", "mm:map", ["pca", "tsne", "umap"])])
 
 
 @st.cache_resource(show_spinner="Loading the dataset ...")
@@ -86,6 +94,8 @@ trainer = training_panel(
     "mm:train", mm.make_task, config=cfg, seconds=10.0, max_seconds=120.0, live=live, record_every=10,
     panels={"contrastive loss (KL to the matches; 0 = perfect)": ["contrastive"],
             "captioner: next-word loss": ["caption"]})
+share.code_behind("mm:train", mm.make_task, cfg,
+                  command='train multimodal', seconds=10.0, title='Images and words in one space')
 
 # -- the model shown ---------------------------------------------------------------------------------------------------
 if trainer is not None and trainer.steps > 0:

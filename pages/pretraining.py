@@ -7,6 +7,7 @@ from dlplay import data, viz
 from dlplay import pretraining as pt
 from dlplay.errors import InputError
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
+from dlplay.ui import share
 
 page_header(
     "Before end-to-end",
@@ -77,6 +78,19 @@ def _plan_status(trainer):
                 f"seeds done" + (" (extra seeds tighten the spread)" if done > task.cfg.seeds else ""))
 
 
+_ship_cfg = lambda v: _shipped("pretrain_stack_digits")[2]["config"]  # noqa: E731
+share.link("pretraining", [share.choice("activation", "pt:stack:act", list(pt.ACTIVATIONS)),
+                           share.choice("labels", "pt:stack:labels", list(pt.LABEL_CHOICES), 5,
+                                        "labelled images per class"),
+                           share.choice("pretrain_steps", "pt:stack:pre", [0, 100, 300, 600, 1000, 2000],
+                                        lambda v: _ship_cfg(v)["pretrain_steps"]),
+                           share.choice("finetune_steps", "pt:stack:ft", [30, 100, 300, 1000, 3000],
+                                        lambda v: _ship_cfg(v)["finetune_steps"]),
+                           *share.panel("pt:stack", seconds=20.0),
+                           share.integer("rbm_hidden", "pt:rbm:hidden", 1, pt.MAX_WIDTH, 64),
+                           share.integer("rbm_k", "pt:rbm:k", 1, pt.MAX_K, 1),
+                           share.choice("rbm_lr", "pt:rbm:lr", [0.01, 0.02, 0.05, 0.1, 0.2], 0.1),
+                           *share.panel("pt:rbm", seconds=10.0, prefix="rbm_")])
 tab_stack, tab_rbm, tab_dbn, tab_bb = st.tabs(["1. Greedy layer-wise pre-training", "2. The RBM",
                                                "3. Deep belief net", "4. Reusing an ImageNet network"])
 
@@ -114,6 +128,8 @@ with tab_stack:
             panels={"pre-training: reconstruction MSE": ["pretrain_loss"],
                     "fine-tuning: cross-entropy on the labels": [f"{m}_loss" for m in pt.STACK_METHODS]},
             live=_plan_status, label="Train (pre-train + fine-tune)")
+        share.code_behind("pt:stack", pt.make_task, cfg,
+                          command='train pretrain-stack', seconds=20.0, title='Before end-to-end')
         mine = st.session_state.setdefault("pt:stack:points", {})
         arch = (sizes, activation, pre_steps, ft_steps)
         if trainer is not None and trainer.task.results:
@@ -169,6 +185,7 @@ with tab_rbm:
     rtrainer = training_panel("pt:rbm", pt.make_task, config=rcfg, seconds=10.0, max_seconds=120.0, record_every=20,
                               panels={"reconstruction error (training batch, per pixel)": ["recon_error"]},
                               live=_rbm_live)
+    share.code_behind("pt:rbm", pt.make_task, rcfg, command='train rbm', seconds=10.0, title='Before end-to-end')
     if rtrainer is not None and rtrainer.steps > 0:
         rbm, rev, who = rtrainer.task.model, rtrainer.last_eval or rtrainer.task.evaluate(), "your RBM"
         chain = pt.gibbs_chain(rbm, 16, 1000, torch.Generator().manual_seed(0))

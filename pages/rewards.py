@@ -9,6 +9,7 @@ from dlplay import qlearning as ql
 from dlplay.errors import InputError
 from dlplay.topics import checkpoint_bytes
 from dlplay.ui import device_badge, errors_shown, page_header, training_panel
+from dlplay.ui import share
 
 page_header(
     "Learning from rewards",
@@ -36,6 +37,17 @@ page_header(
         "slower than a table update); compare its arrows and |V - V*| with the table's.",
     ])
 device_badge()
+_base = lambda v: ql.PRESETS[v["preset"]]  # noqa: E731
+share.link("rewards", [share.choice("preset", "rl:preset", list(ql.PRESETS)),
+                       share.choice("algorithm", lambda v: f"rl:alg:{v['preset']}", list(ql.ALGORITHMS)),
+                       share.number("alpha", lambda v: f"rl:alpha:{v['preset']}", 0.01, 1.0,
+                                    lambda v: float(_base(v).alpha)),
+                       share.number("gamma", lambda v: f"rl:gamma:{v['preset']}", 0.0, 1.0,
+                                    lambda v: float(_base(v).gamma)),
+                       share.number("epsilon", lambda v: f"rl:eps:{v['preset']}", 0.0, 1.0,
+                                    lambda v: float(_base(v).epsilon)),
+                       *share.panel("rl:train", seconds=lambda v: 15.0 if v["algorithm"] == "dqn" else 2.0,
+                                    max_seconds=60.0)])
 
 
 @st.cache_resource(show_spinner="Loading the shipped agent ...")
@@ -109,6 +121,9 @@ trainer = training_panel(
     live=live, record_every=50,
     panels={"return per episode (mean of last 50)": ["return_avg"], "max |V - V*| over the cells": ["max_err"],
             "share of cells the greedy policy gets to the goal": ["reached"]})
+share.code_behind("rl:train", ql.make_task, cfg,
+                  command='train qlearning', seconds=15.0 if cfg.algorithm == "dqn" else 2.0,
+                  title='Learning from rewards')
 
 # -- the agent shown: the user's, else the shipped one, else an untrained one ------------------------------------------
 shipped_name = ql.shipped_for(cfg)

@@ -12,6 +12,7 @@ from dlplay.sequences import figures as fg
 from dlplay.sequences import text as T
 from dlplay.topics import checkpoint_bytes
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
+from dlplay.ui import share
 
 page_header(
     "Sequences and autoregressive models",
@@ -38,6 +39,21 @@ device_badge()
 
 PARTS = ["1. Markov (n-grams)", "2. The RNN", "3. Vanishing gradients", "4. The LSTM", "5. Attention",
          "6. Autoregressive pixels"]
+share.link("sequences", [share.choice("part", "seq:part", PARTS),
+                         share.integer("order", "seq:ng:order", 1, 8, 5),
+                         share.choice("smoothing", "seq:ng:k", [0.001, 0.01, 0.1, 0.5, 1.0], 0.01),
+                         *[p for arch in ("rnn", "lstm") for p in (
+                             share.choice(f"{arch}_hidden", f"seq:{arch}:hidden", [64, 128, 192, 256, 512], 192),
+                             share.choice(f"{arch}_bptt", f"seq:{arch}:bptt", [16, 32, 64, 128], 64),
+                             share.choice(f"{arch}_lr", f"seq:{arch}:lr", [3e-4, 1e-3, 3e-3, 1e-2], 3e-3),
+                             *share.panel(f"seq:{arch}:train", seconds=30.0, prefix=f"{arch}_"))],
+                         share.choice("copy_arch", "seq:copy:arch", ["rnn", "lstm"]),
+                         share.integer("delay", "seq:copy:delay", 1, sq.rnn.MAX_DELAY, 20),
+                         share.choice("forget_bias", "seq:copy:fb", [0.0, 1.0, 2.0, 3.0, 5.0], 1.0),
+                         share.flag("attention", "seq:rev:att", True),
+                         share.integer("max_len", "seq:rev:len", 2, sq.seq2seq.MAX_LEN, 10),
+                         share.choice("channels", "seq:pix:ch", [16, 32, 64, 128], 64),
+                         share.integer("layers", "seq:pix:layers", 2, 8, 5)])
 
 
 @st.cache_resource(show_spinner="Loading a shipped model ...")
@@ -168,6 +184,8 @@ def char_part(arch: str) -> None:
 
     trainer = training_panel(f"seq:{arch}:train", sq.make_task, config=cfg, seconds=30.0, record_every=10,
                              panels={"training bits per character": ["train_bpc"]}, live=live)
+    share.code_behind(f"seq:{arch}:train", sq.make_task, cfg,
+                      command='train charlm', seconds=30.0, title='Sequences and autoregressive models')
     model, ev, who = _model_shown(trainer, name, what)
     _download(trainer, f"charlm_{arch}")
     _, bpc = _ngrams()
@@ -197,6 +215,9 @@ with errors_shown():
                                  smoothing=k), seconds=5.0, max_seconds=30.0,
                                  panels={"validation bits per character, by order (x: steps of 20,000 characters "
                                          "counted)": [f"val_bpc_order{o}" for o in sq.tasks.NGRAM_ORDERS]})
+        share.code_behind("seq:ng:train", sq.make_task, sq.CharConfig(arch="ngram", order=order,
+                                 smoothing=k),
+                          command='train charlm', seconds=5.0, title='Sequences and autoregressive models')
         if trainer is not None and trainer.steps > 0:
             models = trainer.task.models
             bpc = {o: m.bits_per_char(trainer.task.val_ids) for o, m in models.items()}
@@ -263,6 +284,8 @@ with errors_shown():
         trainer = training_panel("seq:copy:train", sq.make_task, config=cfg,
                                  seconds=20.0, record_every=10,
                                  panels={"loss": ["loss"], "training accuracy": ["accuracy"]})
+        share.code_behind("seq:copy:train", sq.make_task, cfg,
+                          command='train copy-task', seconds=20.0, title='Sequences and autoregressive models')
         sweep = _shipped("seq_copy_lstm_d20")[2].get("sweep", {})
         live_pts = {}
         if trainer is not None and trainer.steps > 0:
@@ -298,6 +321,9 @@ with errors_shown():
         trainer = training_panel("seq:rev:train", sq.make_task, config=sq.ReverseConfig(attention=att,
                                  max_len=max_len), seconds=30.0, record_every=10,
                                  panels={"loss": ["loss"], "token accuracy (teacher forcing)": ["token_accuracy"]})
+        share.code_behind("seq:rev:train", sq.make_task, sq.ReverseConfig(attention=att,
+                                 max_len=max_len),
+                          command='train reverse', seconds=30.0, title='Sequences and autoregressive models')
         lengths = tuple(range(1, 15))
         curves = _length_curves(lengths)
         mine = trainer is not None and trainer.steps > 0
@@ -344,6 +370,8 @@ with errors_shown():
         trainer = training_panel("seq:pix:train", sq.make_task, config=sq.PixelConfig(channels=ch, layers=layers),
                                  seconds=30.0, record_every=10,
                                  panels={"training -log p(x), nats per image": ["train_nll_nats"]})
+        share.code_behind("seq:pix:train", sq.make_task, sq.PixelConfig(channels=ch, layers=layers),
+                          command='train pixelcnn', seconds=30.0, title='Sequences and autoregressive models')
         model, ev, who = _model_shown(trainer, "seq_pixelcnn_digits", "PixelCNN")
         _download(trainer, "pixelcnn")
         extra = _shipped("seq_pixelcnn_digits")[2]

@@ -7,6 +7,7 @@ from dlplay import backbones, style, viz
 from dlplay.device import get_device
 from dlplay.errors import InputError
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, show_notes, training_panel
+from dlplay.ui import share
 
 page_header(
     "Style transfer",
@@ -70,6 +71,16 @@ with cols[1]:
     st.image(style_img, width="stretch")
     st.caption(f"Style: {style_label} ({style_img.width} x {style_img.height} px)")
 
+share.link("style", [share.choice("backbone", "st:backbone", [n for n in backbones.BACKBONES if not available[n]]),
+                     share.integer("size", "st:size", style.MIN_SIZE, MAX_SIZE, 256 if DEVICE.type == "cpu" else 512),
+                     share.choice("optimizer", "st:opt", ["adam", "lbfgs"]),
+                     share.number("content_weight", "st:cw", 0.0, 1e4, 1.0),
+                     share.number("style_weight", "st:sw", 0.0, 1e4, 10.0),
+                     share.number("tv_weight", "st:tv", 0.0, 1e4, 2.0),
+                     share.choice("init", "st:init", list(style.INITS)),
+                     share.number("lr", "st:lr", 0.001, 0.5, style.StyleConfig.lr),
+                     share.integer("schedule", "st:sched", 0, style.MAX_STEPS, style.StyleConfig.schedule_steps),
+                     *share.panel("st:run", seconds=15.0)])
 # -- settings ---------------------------------------------------------------------------------------------------
 with st.expander("Settings: network, size, weights, layers", expanded=False):
     k = st.columns(3)
@@ -123,6 +134,7 @@ trainer = training_panel(
     "st:run", style.make_task, config=cfg, seconds=15.0, max_seconds=120.0,
     panels={"content loss (relative)": ["content"], "style loss (relative)": ["style"],
             "smoothness (TV)": ["tv"]}, live=live, record_every=2, label="Train")
+share.code_behind("st:run", style.make_task, cfg, command='style', seconds=15.0, title='Style transfer')
 if trainer is None:
     st.info("Press **Train**: the picture below will change as the optimiser works (150 steps at 256 px take about "
             "10-30 s on a laptop CPU).", icon=":material/info:")

@@ -7,7 +7,8 @@ import torch
 from dlplay import checkpoints, data, vae, viz
 from dlplay.classifier import judge, load_judge
 from dlplay.ui import (Vectors, device_badge, errors_shown, image_grid, latent_sliders, page_header,
-                       publish_vectors, training_panel)
+                       publish_vectors, share, training_panel)
+from dlplay.ui.draw import digit_panel
 
 page_header(
     "VAE and latent space",
@@ -35,6 +36,7 @@ device_badge()
 ACTIVE_NOTE = (f"units whose posterior mean mu(x) varies across the test images (variance > "
                f"{vae.ACTIVE_THRESHOLD:g}, Burda et al. 2016); a unit that does not vary tells the decoder nothing: "
                "with 0 active units the posterior has collapsed onto the prior")
+PAIRS = ["shipped, 16-number code", "shipped, 2-number code", "train my own pair"]
 JUDGE_NOTE = ("judge: the project's digit classifier with an extra *not a digit* class; a sample counts as a digit "
               "when the judge gives some digit probability > 0.5")
 
@@ -72,6 +74,17 @@ def _available():
     return data.dataset_names(available_only=True)
 
 
+TABS = ["Latent manifold", "Sliders and sampling", "Encoder view", "AE versus VAE", "Interpolation",
+        "beta trade-off"]
+BETAS = [0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
+share.link("vae", [share.choice("dataset", "vae:dataset", _available()),
+                   share.integer("latent", "vae:latent", *vae.LATENT_RANGE, 2),
+                   share.choice("arch", "vae:arch", ["auto", "mlp", "conv"]),
+                   share.choice("beta", "vae:beta", BETAS, 1.0),
+                   *share.panel("vae:train", steps=3000, seconds=20.0),
+                   share.choice("tab", "vae:tab", TABS), share.integer("grid", "vae:grid", 6, 25, 15),
+                   share.choice("pair", "vae:pair:which", PAIRS)])
+
 # -- settings and training -----------------------------------------------------------------------------------------
 st.subheader("Train your own VAE")
 c = st.columns([1.2, 1, 1.2, 1.6])
@@ -80,7 +93,7 @@ latent = c[1].number_input("Latent size", *vae.LATENT_RANGE, 2, key="vae:latent"
                            help="2 gives the manifold map; larger codes reconstruct better.")
 arch = c[2].selectbox("Network", ["auto", "mlp", "conv"], key="vae:arch",
                       help="auto: MLP for 8x8 digits, convolutional for larger images.")
-beta = c[3].select_slider("beta (weight of the KL term)", [0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0], 1.0,
+beta = c[3].select_slider("beta (weight of the KL term)", BETAS, 1.0,
                           key="vae:beta")
 st.caption("**beta** trades the two terms. Small beta favours sharp reconstructions and lets codes spread away "
            "from the prior (beta = 0 is an autoencoder with noise), so some prior draws land where no image was "
@@ -109,6 +122,8 @@ with errors_shown():
         max_seconds=120.0, record_every=10, live=live,
         panels={"ELBO (nats per image, higher is better)": ["elbo"],
                 "recon = -E log p(x|z) and KL (nats)": ["recon", "kl"]})
+    share.code_behind("vae:train", vae.make_task, cfg, command="train vae", steps=3000, seconds=20.0,
+                      title="VAE and latent space")
 
 own = trainer is not None and trainer.steps > 0
 if own:
@@ -146,8 +161,7 @@ if ev.get("test_elbo") is not None:
     m[2].metric("Test ELBO (nats/image)", f"{ev['test_elbo']:.1f}",
                 help=f"= -(recon {ev['test_recon']:.1f} + KL {ev['test_kl']:.1f}), on the test split")
 
-tabs = st.tabs(["Latent manifold", "Sliders and sampling", "Encoder view", "AE versus VAE", "Interpolation",
-                "beta trade-off"])
+tabs = share.tabs(TABS, "vae:tab")
 
 # -- latent manifold ------------------------------------------------------------------------------------------------
 with tabs[0], errors_shown():
@@ -189,6 +203,21 @@ with tabs[2], errors_shown():
                 "and *how sure*. The KL term pulls the whole cloud towards N(0, I)." if d == 2 else
                 "; for a code longer than 2 the means are projected on their two main principal directions."))
 
+    if d == 2:   # click the plane: that point is decoded
+        g = np.linspace(-3, 3, 41)
+        grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+        cl, cr = st.columns([3, 1])
+        ev = cl.plotly_chart(viz.code_map_with_input(mu, ds_view.y_test.numpy(), ds_view.class_names, None,
+                                                     click_grid=grid, title="Click anywhere on the plane: that "
+                                                     "point z is decoded"),
+                             key="vae:click", on_select="rerun", selection_mode="points",
+                             config={"displayModeBar": False})
+        picked = [p for p in (ev.selection.points if ev and ev.selection else []) if "x" in p and "y" in p]
+        zc = np.array([[picked[-1]["x"], picked[-1]["y"]]] if picked else [[0.0, 0.0]], np.float32)
+        cr.image(viz.tile(vae.decode_np(model, zc), 1, pad=0), width=200,
+                 caption=f"Decoded at z = ({zc[0, 0]:.2f}, {zc[0, 1]:.2f})" + ("" if picked else ", the prior's "
+                         "mean: click the plane for another point"))
+
 # -- AE versus VAE --------------------------------------------------------------------------------------------------
 with tabs[3], errors_shown():
     st.markdown("The same network trained twice on the same batches: once as a VAE, once without the noise and "
@@ -196,8 +225,7 @@ with tabs[3], errors_shown():
                 "each placed in its own model's code region (z = mean + std * eps of its test codes). The VAE's "
                 "region is full of digits; the plain autoencoder's has gaps between its training codes. The gap "
                 "shows best with a longer code: with only 2 numbers even a plain autoencoder must fill the plane.")
-    pair_name = st.radio("Models", ["shipped, 16-number code", "shipped, 2-number code", "train my own pair"],
-                         horizontal=True, key="vae:pair:which")
+    pair_name = st.radio("Models", PAIRS, horizontal=True, key="vae:pair:which")
     pair = None
     if pair_name.startswith("train"):
         pair_tr = training_panel(
@@ -275,3 +303,11 @@ with tabs[5], errors_shown():
     training_panel("vae:beta", vae.make_beta_sweep_task, config=sweep_cfg, seconds=60.0, steps=vae.BETA_SWEEP_STEPS,
                    max_seconds=120.0, record_every=25, live=live_sweep, label="Train one VAE per beta",
                    panels={f"KL (nats) at beta {b:g}": [f"kl_beta{b:g}"] for b in (0.5, 4.0)})
+
+if ds_view.image_shape == (1, 8, 8):
+    with st.expander("Your own digit: draw it or photograph it, and see where the encoder puts it",
+                     icon=":material/draw:"):
+        digit_panel("vae:own",
+                    reconstruct=lambda x: torch.as_tensor(vae.decode_np(model, vae.encode_means(model, x)[0])),
+                    encode=lambda x: vae.encode_means(model, x)[0], train=ds_view, test=ds_view.x_test,
+                    class_names=ds_view.class_names, code_name="posterior mean")

@@ -8,6 +8,7 @@ from dlplay import words as W
 from dlplay.words import figures
 from dlplay.ui import (Vectors, device_badge, errors_shown, get_trainer, page_header, publish_vectors,
                        training_panel, upload_text)
+from dlplay.ui import share
 
 page_header(
     "Words and word2vec",
@@ -30,6 +31,17 @@ page_header(
               "Switch the output layer to *full softmax*: the words per second drop; see the cost plot for why.",
               "Train gensim on the same settings and compare the speed and the WordSim-353 score."])
 device_badge()
+share.link("words", [share.flag("stop", "words:stop"), share.choice("set", "words:set", [*W.LABELLED_SETS, "your CSV"]),
+                     share.choice("features", "words:features", ["counts", "tfidf"]),
+                     share.choice("corpus", "words:corpus", ["wiki", "lee", "text"]),
+                     share.choice("arch", "words:arch", list(W.ARCHS)),
+                     share.choice("loss", "words:loss", list(W.LOSSES)),
+                     share.choice("dim", "words:dim", [10, 25, 50, 100, 200, 300], 50),
+                     share.integer("window", "words:window", 1, 10, 5), share.integer("neg", "words:neg", 1, 25, 5),
+                     share.choice("sample", "words:sample", [0.0, 1e-5, 1e-4, 1e-3, 1e-2], 1e-3),
+                     share.integer("min_count", "words:min", 1, 50, 5),
+                     share.integer("epochs", "words:epochs", 1, 20, 3),
+                     *share.panel("words:w2v", seconds=15.0)])
 
 # -- 1. tokens and bag of words ----------------------------------------------------------------------------------------
 st.header("1. Tokens and bag of words")
@@ -224,6 +236,7 @@ def live(tr):
 
 trainer = training_panel("words:w2v", W.make_task, config=cfg, seconds=15.0, max_seconds=120.0, record_every=10,
                          live=live, panels={"loss per prediction": ["loss"], "words per second": ["words_per_second"]})
+share.code_behind("words:w2v", W.make_task, cfg, command='train word2vec', seconds=15.0, title='Words and word2vec')
 if trainer is not None and trainer.steps:
     t = trainer.task
     publish_vectors(Vectors(name=f"Words: your word2vec ({t.arch}, {t.loss}, {source})",

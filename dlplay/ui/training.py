@@ -26,6 +26,7 @@ from ..topics import Config, describe_change, live_changes, tune
 from ..topics import build_task as _locked_build
 from ..train import Task, Trainer
 from .compat import StopException, rerun_pending, session_id
+from .share import sync as share_sync
 
 DRAW_SECONDS = 0.5        # the live view and the curves redraw at most this often (drawing costs the run CPU)
 
@@ -100,6 +101,7 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
 
     @st.fragment
     def panel():
+        share_sync()   # issue 26: the page's shared link (the URL) follows the seed and budget changed in here
         request, s["request"] = s.get("request"), None
         seed = int(st.session_state.get(f"{key}:seed", 0))
         by_steps = steps is not None and st.session_state.get(f"{key}:by", "steps") == "steps"

@@ -12,6 +12,8 @@ from ..data import read_image, read_text
 from ..device import describe_device, get_device
 from ..errors import InputError
 from .compat import leave_pages_folder_mode
+from .present import presenting
+from .present import style as present_style
 
 
 def draw_key(prefix: str) -> str:
@@ -25,10 +27,13 @@ def draw_key(prefix: str) -> str:
 def page_header(title: str, idea: str, formula: str | None = None, try_list: Sequence[str] = ()) -> None:
     """Title, two to four sentences on the idea, an optional formula and a 'what to try' list."""
     leave_pages_folder_mode()   # see compat.py
+    st.session_state["share:page"] = None    # until this page's share.link() says what its link holds
+    present_style()
     st.title(title)
-    st.markdown(idea)
-    if formula:
-        st.latex(formula)
+    with st.expander("The idea", icon=":material/school:") if presenting() else contextlib.nullcontext():
+        st.markdown(idea)    # presenter mode folds the explanation away (issue 26)
+        if formula:
+            st.latex(formula)
     if try_list:
         with st.expander("What to try", expanded=False):
             st.markdown("\n".join(f"- {t}" for t in try_list))

@@ -1,0 +1,36 @@
+"""Presenter mode and the deck in AppTest (issue 26): ?present=1 folds the explanation and sets the toggle, the
+current state is bookmarked with its settings, and the deck downloads as the JSON dlplay.deck reads back."""
+
+from streamlit.testing.v1 import AppTest
+
+from dlplay import deck
+
+
+def test_presenter_mode_folds_the_idea_and_bookmarks_the_state(root):
+    at = AppTest.from_file(str(root / "pages" / "datasets.py"), default_timeout=180)
+    at.query_params.update({"present": "1", "seed": "9"})
+    at.run()
+    assert not at.exception and not at.error
+    assert at.expander[0].label == "The idea"                       # the explanation is folded away
+    assert at.sidebar.toggle(key="dlplay:present:toggle").value is True
+    at.sidebar.text_input(key="deck:title").input("A first model, seed 9").run()
+    at.sidebar.button(key="deck:add").click().run()
+    assert not at.exception
+    items = at.session_state["deck:items"]
+    assert items == [deck.Bookmark("A first model, seed 9", "datasets", {"seed": "9"})]   # ?present is not kept
+    assert at.query_params["present"] == "1"
+    at.sidebar.toggle(key="dlplay:present:toggle").set_value(False).run()
+    assert "present" not in at.query_params and at.expander[0].label != "The idea"
+
+
+def test_a_bookmark_brings_back_exactly_its_state(root):
+    at = AppTest.from_file(str(root / "pages" / "datasets.py"), default_timeout=180).run()
+    at.number_input(key="ds:clf:seed").set_value(9).run()
+    at.sidebar.button(key="deck:add").click().run()
+    at.number_input(key="ds:clf:seed").set_value(3).run()
+    at.selectbox(key="ds:name").select("shapes").run()
+    at.sidebar.button(key="deck:go:0").click().run()            # st.switch_page with the bookmark's query
+    assert not at.exception
+    assert dict(at.query_params) == {"seed": "9"}
+    assert at.number_input(key="ds:clf:seed").value == 9
+    assert at.selectbox(key="ds:name").value == "digits"       # not named by the bookmark: back to its default
