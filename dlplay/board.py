@@ -156,7 +156,7 @@ def normalise_code(code: Any) -> str:
         raise InputError("Enter the class code your lecturer gave out (six letters and digits).")
     c = re.sub(r"[\s\-]", "", code).upper()
     if len(c) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in c):
-        raise InputError(f"{code[:20]!r} is not a class code: a code is {CODE_LENGTH} letters and digits, "
+        raise InputError(f"That is not a class code: a class code is {CODE_LENGTH} letters and digits, "
                          "like K7QM2P.")
     return c
 
@@ -259,10 +259,17 @@ def clean_picture(png: Any, limits: Limits = Limits()) -> bytes | None:
                          f"{limits.picture_bytes / 1e6:.1f} MB.")
     if not bytes(png[:8]) == _PNG_SIGNATURE:
         raise InputError("The board takes PNG pictures only.")
+    import warnings
+
     from PIL import Image
 
+    too_many = InputError(f"The picture has too many pixels; the board takes at most "
+                          f"{limits.picture_pixels / 1e6:.0f} million.")
     try:
-        with Image.open(io.BytesIO(bytes(png)), formats=["PNG"]) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # refused below, by our own limit
+            im = Image.open(io.BytesIO(bytes(png)), formats=["PNG"])
+        with im:
             w, h = im.size
             if w * h > limits.picture_pixels:
                 raise InputError(f"The picture is {w} x {h} pixels; the board takes at most "
@@ -271,6 +278,8 @@ def clean_picture(png: Any, limits: Limits = Limits()) -> bytes | None:
             rgba = im.convert("RGBA")
     except InputError:
         raise
+    except Image.DecompressionBombError:
+        raise too_many from None
     except Exception:   # Pillow's errors for broken files are many (OSError, SyntaxError, ValueError, ...)
         raise InputError("The picture could not be read as a PNG.") from None
     img = Image.new("RGB", rgba.size, "white")
@@ -761,6 +770,10 @@ _COMMAND_OF_CONFIG = {"GAN2DConfig": "train gan2d", "ImageGANConfig": "train gan
                       "StackConfig": "train pretrain-stack"}
 
 
+# Config fields whose command-line option has another name (`train gan2d --k` sets GAN2DConfig.k_d).
+_OPTION_OF_FIELD = {"GAN2DConfig": {"k_d": "k", "m_g": "m"}}
+
+
 def cli_command(kind: str) -> str | None:
     """The `python -m dlplay` command that trains this kind of run ("dlplay.vae.VAEConfig" -> "train vae")."""
     from .cli import COMMANDS
@@ -796,8 +809,9 @@ def command_line(s: Submission) -> tuple[str | None, list[str]]:
     options = {a.dest: a for a in sub._actions if a.option_strings}
     parts, left = ["python", "-m", "dlplay", *argv, "--seed", str(s.seed)], []
     steps = s.metrics.get("steps")
+    alias = _OPTION_OF_FIELD.get(s.kind.rsplit(".", 1)[-1], {})
     for k, v in s.config.items():
-        a = options.get(k)
+        a = options.get(alias.get(k, k))
         if a is None or isinstance(v, list):
             left.append(k)
             continue
