@@ -47,7 +47,7 @@ with st.expander("Create or open a board", expanded=view is None):
         title = st.text_input("Title (optional)", key="board:title", max_chars=80, placeholder="Lecture 7: GANs")
         days = st.number_input("Keep it for (days)", 1, board.Limits().days, min(2, board.Limits().days),
                                key="board:days", help="The board and everything submitted to it are deleted then.")
-        if st.form_submit_button("Create board", type="primary"):
+        if st.form_submit_button("Create board", type="primary", key="board:create:go"):
             with errors_shown():
                 made = _store().create_board(title, int(days))
                 ss["board:new"] = made
@@ -58,7 +58,7 @@ with st.expander("Create or open a board", expanded=view is None):
         code = st.text_input("Class code", key="board:code", max_chars=12, placeholder="K7QM2P")
         key = st.text_input("Lecturer key", key="board:key", type="password", max_chars=64,
                             help="Shown once, when the board was created.")
-        if st.form_submit_button("Open board"):
+        if st.form_submit_button("Open board", key="board:open:go"):
             with errors_shown():
                 ss["board:view"] = view = _store().open(code, key, client_id())
                 ss.pop("board:pics", None)
@@ -118,16 +118,24 @@ def _details(subs, prefix, picked, manage: board.BoardView | None):
                    key=f"{prefix}:config:{sid}")
     if manage is not None:
         b = c[0].columns(2)
-        if b[0].button("Show again" if s.hidden else "Hide", key=f"{prefix}:hide"):
-            with errors_shown():
-                manage.hide(sid, not s.hidden)
-                st.rerun(scope="fragment")
+        b[0].button("Show again" if s.hidden else "Hide", key=f"{prefix}:hide", on_click=_act,
+                    args=(manage.hide, sid, not s.hidden))
         sure = c[0].checkbox("Yes, remove it for good", key=f"{prefix}:sure")
-        if b[1].button("Remove", key=f"{prefix}:remove", disabled=not sure):
-            with errors_shown():
-                manage.remove(sid)
-                ss[f"{prefix}:sure"] = False
-                st.rerun(scope="fragment")
+        b[1].button("Remove", key=f"{prefix}:remove", disabled=not sure, on_click=_act, args=(manage.remove, sid),
+                    kwargs={"reset": f"{prefix}:sure"})
+        if ss.get("board:act_error"):
+            st.error(ss["board:act_error"], icon=":material/error:")
+
+
+def _act(fn, *args, reset: str | None = None):
+    """A button's callback (runs before the rerun, so the gallery redrawn next already shows the change)."""
+    try:
+        fn(*args)
+        ss.pop("board:act_error", None)
+    except InputError as e:
+        ss["board:act_error"] = str(e)
+    if reset:
+        ss[reset] = False
 
 
 def _gallery(subs, pics, metric, prefix, ncols=6):

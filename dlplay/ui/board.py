@@ -140,7 +140,7 @@ def submit_to_board(key: str, trainer_or_result, page: str, config: Any, seed: i
                                  placeholder="e.g. K7QM2P", help="The code your lecturer put on the screen.")
             nick = st.text_input("Nickname (optional)", key=f"{key}:board:nick", max_chars=40,
                                  help="Letters, digits, spaces and . ' - only; leave empty to be anonymous.")
-            go = st.form_submit_button("Submit", type="primary")
+            go = st.form_submit_button("Submit", type="primary", key=f"{key}:board:send")
         if go:
             try:
                 tr = trainer_or_result
