@@ -77,7 +77,7 @@ def _submitter(store, code: str, i: int, start_at: float, out: list, double: boo
         out.append({"i": i, "id": again, "again": True})
 
 
-def _replica(url: str, code: str, indices: list[int], starts: list[float], doubles: list[bool], q) -> None:
+def _replica(url: str, code: str, indices: list[int], offsets: list[float], doubles: list[bool], q, go, begin) -> None:
     import os
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -86,6 +86,9 @@ def _replica(url: str, code: str, indices: list[int], starts: list[float], doubl
     from dlplay.ui import board as _ui  # noqa: F401
 
     store = BoardStore(url)     # each replica opens (and migrates) the database itself
+    q.put("ready")
+    go.wait()                   # every replica is up: the clock starts for all at once
+    starts = [begin.value + o for o in offsets]
     out: list = []
     threads = [threading.Thread(target=_submitter, args=(store, code, i, s, out, d))
                for i, s, d in zip(indices, starts, doubles)]
@@ -110,8 +113,7 @@ def run(url: str | None = None, n: int = 40, window: float = 10.0, replicas: int
     made = lecturer.create_board("bench")
     view = lecturer.open(made.code, made.key)
     rng = random.Random(seed)
-    begin = time.time() + 1.0 + 0.5 * replicas     # time for the replicas to start
-    starts = [begin + rng.uniform(0, window) for _ in range(n)]
+    offsets = [rng.uniform(0, window) for _ in range(n)]
     doubles = [rng.random() < 0.25 for _ in range(n)]
 
     seen: dict[int, float] = {}
@@ -128,6 +130,8 @@ def run(url: str | None = None, n: int = 40, window: float = 10.0, replicas: int
     poller.start()
     results: list = []
     if replicas <= 1:
+        begin = time.time() + 0.5
+        starts = [begin + o for o in offsets]
         threads = [threading.Thread(target=_submitter, args=(lecturer, made.code, i, starts[i], results, doubles[i]))
                    for i in range(n)]
         for t in threads:
@@ -136,12 +140,17 @@ def run(url: str | None = None, n: int = 40, window: float = 10.0, replicas: int
             t.join()
     else:
         ctx = mp.get_context("spawn")
-        q = ctx.Queue()
+        q, go, begin_v = ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
         parts = [list(range(r, n, replicas)) for r in range(replicas)]
-        procs = [ctx.Process(target=_replica, args=(url, made.code, p, [starts[i] for i in p],
-                                                    [doubles[i] for i in p], q)) for p in parts]
+        procs = [ctx.Process(target=_replica, args=(url, made.code, p, [offsets[i] for i in p],
+                                                    [doubles[i] for i in p], q, go, begin_v)) for p in parts]
         for p in procs:
             p.start()
+        for _ in procs:
+            assert q.get(timeout=300) == "ready"
+        begin_v.value = begin = time.time() + 0.5
+        starts = [begin + o for o in offsets]
+        go.set()
         for _ in procs:
             results.extend(q.get(timeout=300))
         for p in procs:

@@ -71,6 +71,7 @@ SCHEMA_VERSION = 2
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: read off a projector
 CODE_LENGTH = 6
 KEY_BACKOFF_FREE = 3        # wrong lecturer keys allowed before the back-off starts (per board and client)
+KEY_BACKOFF_NETWORK_FREE = 20   # ... per board and network address (a room behind one NAT shares an address)
 CODE_BACKOFF_FREE = 10      # wrong class codes allowed before the back-off starts (per client)
 BACKOFF_MAX_SECONDS = 300.0
 _SCRYPT = dict(n=2**14, r=8, p=1, dklen=32)   # hashlib.scrypt: about 16 MB and a few tens of ms per check
@@ -331,7 +332,9 @@ class BoardStore:
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
-            self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=8, max_overflow=32, pool_timeout=60)
+            # no pre-ping (a round trip per checkout): a dropped connection fails one transaction, which submit()
+            # retries on a fresh one; connections older than 30 minutes are replaced
+            self.engine = create_engine(self.url, pool_size=8, max_overflow=32, pool_timeout=60, pool_recycle=1800)
         try:
             self._migrate()
             self.purge_expired()
@@ -417,9 +420,11 @@ class BoardStore:
                                 boards_t.c.key_hash).where(boards_t.c.code == code)).first()
 
     # -- back-off on wrong secrets ---------------------------------------------------------------------------
-    def _wait_left(self, scope: str, free: int) -> float:
-        with self._read() as c:
-            row = c.execute(select(failures_t.c.count, failures_t.c.last).where(failures_t.c.scope == scope)).first()
+    def _wait_left(self, scope: str, free: int, c=None) -> float:
+        if c is None:
+            with self._read() as c:
+                return self._wait_left(scope, free, c)
+        row = c.execute(select(failures_t.c.count, failures_t.c.last).where(failures_t.c.scope == scope)).first()
         if row is None or row.count < free:
             return 0.0
         delay = min(2.0 ** (row.count - free), BACKOFF_MAX_SECONDS)
@@ -442,8 +447,8 @@ class BoardStore:
         with self._write() as c:
             c.execute(delete(failures_t).where(failures_t.c.scope == scope))
 
-    def _check_wait(self, scope: str, free: int, what: str) -> None:
-        left = self._wait_left(scope, free)
+    def _check_wait(self, scope: str, free: int, what: str, c=None) -> None:
+        left = self._wait_left(scope, free, c)
         if left > 0:
             raise InputError(f"Too many wrong {what} from here: wait {math.ceil(left)} s and try again.")
 
@@ -469,13 +474,13 @@ class BoardStore:
         token = token or secrets.token_hex(16)
         if not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
             raise InputError("The submission's token is not valid; submit again from the page.")
-        self._check_wait(f"code|{client}", CODE_BACKOFF_FREE, "class codes")
         pic = clean_picture(picture_png, L)          # outside the transaction: the write lock stays short
         row = dict(token=token, created=time.time(), page=page, kind=kind, nickname=nick, seed=seed, config=cfg,
                    metrics=mets, curves=curv, picture=pic, hidden=False)
         for attempt in range(5):
             try:
                 with self._write() as c:
+                    self._check_wait(f"code|{client}", CODE_BACKOFF_FREE, "class codes", c)
                     b = c.execute(select(boards_t.c.id, boards_t.c.expires).where(boards_t.c.code == code)).first()
                     if b is None:
                         break
@@ -503,13 +508,16 @@ class BoardStore:
         raise InputError(f"There is no board with class code {code}; check the code on the lecturer's screen.")
 
     # -- the lecturer's side -----------------------------------------------------------------------------------
-    def open(self, code: str, key: str, client: str = "") -> "BoardView":
-        """The lecturer's view of one board, after checking its key (wrong keys from one client are slowed down:
-        after KEY_BACKOFF_FREE of them each further try waits twice as long as the last)."""
+    def open(self, code: str, key: str, client: str = "", network: str = "") -> "BoardView":
+        """The lecturer's view of one board, after checking its key. Wrong keys are slowed down: after
+        KEY_BACKOFF_FREE of them from one client (a browser session), or KEY_BACKOFF_NETWORK_FREE from one network
+        address, each further try there waits twice as long as the last (at most BACKOFF_MAX_SECONDS)."""
         code = normalise_code(code)
-        client = str(client)[:100]
-        scope = f"key|{code}|{client}"
-        self._check_wait(scope, KEY_BACKOFF_FREE, "lecturer keys")
+        scopes = [(f"key|{code}|{str(client)[:100]}", KEY_BACKOFF_FREE)]
+        if network:
+            scopes.append((f"keynet|{code}|{str(network)[:100]}", KEY_BACKOFF_NETWORK_FREE))
+        for scope, free in scopes:
+            self._check_wait(scope, free, "lecturer keys")
         if not isinstance(key, str) or not key.strip():
             raise InputError("Enter the lecturer key shown when the board was created.")
         with self._read() as c:
@@ -518,11 +526,13 @@ class BoardStore:
         if b is None:
             _hash_key(key, b"x" * 16)     # the same work as a real check: no timing hint that the code exists
         if not ok:
-            self._failed(scope)
+            for scope, _ in scopes:
+                self._failed(scope)
             raise InputError("That class code and lecturer key do not match a board.")
         if b.expires <= time.time():
             raise InputError(f"Board {code} has expired.")
-        self._succeeded(scope)
+        for scope, _ in scopes:
+            self._succeeded(scope)
         return BoardView(self, b.id, code, b.title, b.expires)
 
 

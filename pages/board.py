@@ -9,7 +9,7 @@ import streamlit as st
 from dlplay import board
 from dlplay.errors import InputError
 from dlplay.ui import errors_shown, page_header
-from dlplay.ui.board import client_id
+from dlplay.ui.board import client_id, network_id
 
 REFRESH_SECONDS = 3     # the gallery and the plot reload this often
 
@@ -51,7 +51,7 @@ with st.expander("Create or open a board", expanded=view is None):
             with errors_shown():
                 made = _store().create_board(title, int(days))
                 ss["board:new"] = made
-                ss["board:view"] = view = _store().open(made.code, made.key, client_id())
+                ss["board:view"] = view = _store().open(made.code, made.key, client_id(), network_id())
                 ss.pop("board:pics", None)
     with right.form("board:open"):
         st.markdown("**Open a board**")
@@ -60,7 +60,7 @@ with st.expander("Create or open a board", expanded=view is None):
                             help="Shown once, when the board was created.")
         if st.form_submit_button("Open board", key="board:open:go"):
             with errors_shown():
-                ss["board:view"] = view = _store().open(code, key, client_id())
+                ss["board:view"] = view = _store().open(code, key, client_id(), network_id())
                 ss.pop("board:pics", None)
                 ss.pop("board:new", None)
 

@@ -28,13 +28,17 @@ def enabled() -> bool:
 
 
 def client_id() -> str:
-    """Who is asking, for the wrong-key back-off: the browser's address where Streamlit knows it, else the
-    session (never stored with a submission)."""
+    """Who is asking, for the wrong-code and wrong-key back-off: the browser session (never stored with a
+    submission). Not the address: a lecture hall behind one NAT or proxy shares it."""
+    return f"session:{session_id()}"
+
+
+def network_id() -> str:
+    """The browser's address where Streamlit knows it ("" otherwise), for the looser per-address key back-off."""
     try:
-        ip = st.context.ip_address
+        return str(st.context.ip_address or "")
     except Exception:   # older Streamlit, or no request (AppTest)
-        ip = None
-    return f"ip:{ip}" if ip else f"session:{session_id()}"
+        return ""
 
 
 def _plain(v: Any):
