@@ -288,6 +288,10 @@ def clean_picture(png: Any, limits: Limits = Limits()) -> bytes | None:
     side = limits.picture_side
     if max(img.size) > side:
         img.thumbnail((side, side), Image.Resampling.LANCZOS)
+    elif max(img.size) < side // 2:     # a grid of 8x8 digits: whole pixels enlarged, crisp on the projector
+        k = (side // 2 + max(img.size) - 1) // max(img.size)
+        k = min(k, side // max(img.size))
+        img = img.resize((img.width * k, img.height * k), Image.Resampling.NEAREST)
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)
     return buf.getvalue()

@@ -12,6 +12,7 @@ from dlplay.ui import errors_shown, page_header
 from dlplay.ui.board import client_id, network_id
 
 REFRESH_SECONDS = 3     # the gallery and the plot reload this often
+GALLERY_MAX = 60        # pictures drawn at once
 
 page_header(
     "Class board",
@@ -164,8 +165,10 @@ def show(subs, pics, prefix, manage: board.BoardView | None = None):
         d[1].download_button("Download the board (CSV)", lambda: board.board_csv(subs),
                              file_name="class_board.csv", mime="text/csv", key=f"{prefix}:csv", on_click="ignore")
     st.markdown(f"**Gallery** ({len(visible)} shown" + (f", {len(subs) - len(visible)} hidden)" if
-                                                        len(subs) > len(visible) else ")"))
-    _gallery(visible, pics, metric, prefix)
+                                                        len(subs) > len(visible) else ")") + ", newest first")
+    if len(visible) > GALLERY_MAX:
+        st.caption(f"The newest {GALLERY_MAX} of {len(visible)}; the plot and the CSV have them all.")
+    _gallery(visible[::-1][:GALLERY_MAX], pics, metric, prefix)
     st.markdown("**One submission**")
     _details(subs, prefix, picked, manage)
 

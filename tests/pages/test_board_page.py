@@ -86,3 +86,22 @@ def test_a_finished_training_panel_submits_to_the_board(root, board_url):
     assert s.nickname == "Ada L." and s.page == "ds" and s.kind.endswith("ClassifierConfig")
     assert s.metrics["steps"] == 100 and any("acc" in k for k in s.metrics)
     assert s.curves and all(len(c["x"]) <= 200 for c in s.curves.values())
+
+
+def test_the_gan_playground_submits_its_picture_and_mode_count(root, board_url):
+    store = board.get_store(board_url)
+    made = store.create_board()
+    at = AppTest.from_file(str(root / "pages" / "gan.py"), default_timeout=180).run()
+    assert not at.exception
+    at.button(key="gan:istep").click().run()          # one iteration by hand: a trained (if barely) model
+    assert not at.exception, at.exception
+    at.text_input(key="gan:2d:board:code").input(made.code)
+    at.button(key="gan:2d:board:send").click().run()
+    assert not at.exception, at.exception
+    assert any(f"board {made.code}" in s.value for s in at.success), [e.value for e in at.error]
+    view = store.open(made.code, made.key)
+    (s,) = view.submissions()
+    assert s.kind.endswith("GAN2DConfig") and "modes_covered" in s.metrics and s.config["loss"]
+    from PIL import Image
+    import io
+    assert Image.open(io.BytesIO(view.pictures([s.id])[s.id])).size == (256, 256)   # the playground, drawn
