@@ -185,6 +185,56 @@ def run(url: str | None = None, n: int = 40, window: float = 10.0, replicas: int
     return out
 
 
+def in_browser(n: int = 40, window: float = 10.0, seed: int = 0, screenshot: str | None = None) -> dict:
+    """The lecturer's page in headless Chromium on the real server: create a board through the page, let n
+    submitters send within `window` s (from this process, into the same SQLite file the server reads), and time
+    until the page says "n submissions"."""
+    import re
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from bench.server import Server
+    from dlplay import viz  # noqa: F401 - imported before the clock starts
+    from dlplay.board import BoardStore
+    from dlplay.ui import board as _ui  # noqa: F401
+    from tests.e2e.conftest import FLAGS
+
+    tmp = tempfile.TemporaryDirectory(prefix="dlplay-board-page-")
+    url = f"sqlite:///{tmp.name}/board.sqlite3"
+    rng = random.Random(seed)
+    with Server(env={"DLPLAY_BOARD_URL": url}) as server, sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=FLAGS)
+        page = b.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{server.url}/board", timeout=60_000)
+        page.get_by_role("button", name="Create board", exact=True).click(timeout=120_000)
+        page.get_by_text("Nothing submitted yet").wait_for(timeout=60_000)
+        codes = [c.strip() for c in page.locator("[data-testid='stCode'] code").all_inner_texts()]
+        code = next(c for c in codes if re.fullmatch(r"[A-Z0-9]{6}", c))
+        store = BoardStore(url)
+        out: list = []
+        begin = time.time() + 0.5
+        threads = [threading.Thread(target=_submitter, args=(store, code, i, begin + rng.uniform(0, window), out,
+                                                             False)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        last = max(r["done"] for r in out)
+        page.get_by_text(f"{n} submissions").first.wait_for(timeout=60_000)
+        shown = time.time() - last
+        if screenshot:     # Streamlit scrolls inside its main element: grow the viewport to its height
+            h = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+            page.set_viewport_size({"width": 1400, "height": max(1000, min(int(h), 6000))})
+            page.wait_for_timeout(2500)
+            page.screenshot(path=screenshot)
+        b.close()
+    tmp.cleanup()
+    lat = sorted(r["latency"] for r in out)
+    return {"stored": sum(r["id"] is not None for r in out), "shown_on_page_after_last_s": shown,
+            "latency_p95_ms": 1000 * lat[min(len(lat) - 1, math.ceil(0.95 * len(lat)) - 1)]}
+
+
 def rows(quick: bool) -> list[dict]:
     r = run(n=40, window=10.0)
     ok = r["stored"] == 40 and r["duplicates"] == 0
@@ -209,5 +259,8 @@ if __name__ == "__main__":
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--window", type=float, default=10.0)
     ap.add_argument("--replicas", type=int, default=1)
+    ap.add_argument("--browser", action="store_true", help="the lecturer's page in headless Chromium instead")
+    ap.add_argument("--screenshot", default=None, help="with --browser: save the page as this PNG")
     a = ap.parse_args()
-    print(json.dumps(run(a.url, a.n, a.window, a.replicas)))
+    print(json.dumps(in_browser(a.n, a.window, screenshot=a.screenshot) if a.browser else
+                     run(a.url, a.n, a.window, a.replicas)))

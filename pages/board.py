@@ -41,7 +41,8 @@ def _store():
 
 # -- create or open ----------------------------------------------------------------------------------------------
 view: board.BoardView | None = ss.get("board:view")
-with st.expander("Create or open a board", expanded=view is None):
+with st.expander("Create or open a board" if view is None else "Create or open another board",
+                 expanded=view is None):
     left, right = st.columns(2)
     with left.form("board:create"):
         st.markdown("**Create a board** (for the lecturer)")
@@ -54,6 +55,7 @@ with st.expander("Create or open a board", expanded=view is None):
                 ss["board:new"] = made
                 ss["board:view"] = view = _store().open(made.code, made.key, client_id(), network_id())
                 ss.pop("board:pics", None)
+                st.rerun()   # the form folds away; the key stays on screen until the lecturer has copied it
     with right.form("board:open"):
         st.markdown("**Open a board**")
         code = st.text_input("Class code", key="board:code", max_chars=12, placeholder="K7QM2P")
@@ -64,6 +66,7 @@ with st.expander("Create or open a board", expanded=view is None):
                 ss["board:view"] = view = _store().open(code, key, client_id(), network_id())
                 ss.pop("board:pics", None)
                 ss.pop("board:new", None)
+                st.rerun()
 
 made = ss.get("board:new")
 if made is not None and view is not None and made.code == view.code:
