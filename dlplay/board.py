@@ -686,6 +686,14 @@ def label(s: Submission) -> str:
     return f"#{s.id} {s.nickname or 'anonymous'}"
 
 
+def _order(groups) -> list[str]:
+    """Group names in numeric order when they are all numbers ('2' before '10'), else alphabetical."""
+    try:
+        return sorted(groups, key=float)
+    except ValueError:
+        return sorted(groups)
+
+
 def strip_figure(subs: Sequence[Submission], metric: str, knob: str, kind: str = "strip"):
     """A strip plot (one dot per submission) or a histogram of one metric, grouped by a config knob."""
     import plotly.graph_objects as go
@@ -695,7 +703,7 @@ def strip_figure(subs: Sequence[Submission], metric: str, knob: str, kind: str =
         if metric in s.metrics:
             groups.setdefault(knob_value(s, knob), []).append(s)
     fig = go.Figure()
-    for i, (g, members) in enumerate(sorted(groups.items())):
+    for i, (g, members) in enumerate((g, groups[g]) for g in _order(groups)):
         vals = [s.metrics[metric] for s in members]
         if kind == "histogram":
             fig.add_trace(go.Histogram(x=vals, name=f"{knob} = {g}", opacity=0.75))
@@ -709,7 +717,7 @@ def strip_figure(subs: Sequence[Submission], metric: str, knob: str, kind: str =
     if kind == "histogram":
         fig.update_layout(barmode="overlay", xaxis_title=metric, yaxis_title="submissions")
     else:
-        names = sorted(groups)
+        names = _order(groups)
         fig.update_layout(xaxis_title=metric, yaxis=dict(tickvals=list(range(len(names))), ticktext=names,
                                                          title=knob))
     fig.update_layout(title=f"{metric} across {n} submissions, by {knob}", height=380,
@@ -731,7 +739,7 @@ def strip_png(subs: Sequence[Submission], metric: str, knob: str, kind: str = "s
             ids.setdefault(knob_value(s, knob), []).append(s.id)
     fig = Figure(figsize=(8, 4), dpi=120)
     ax = fig.add_subplot()
-    names = sorted(groups)
+    names = _order(groups)
     for i, g in enumerate(names):
         if kind == "histogram":
             ax.hist(groups[g], alpha=0.6, label=f"{knob} = {g}")

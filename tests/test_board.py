@@ -291,6 +291,7 @@ def test_downsample_keeps_ends_and_at_most_n_points():
     dx, dy = board.downsample(xs, [x * 2 for x in xs], 200)
     assert len(dx) == 200 and dx[0] == 0 and dx[-1] == 3000 and dy == [x * 2 for x in dx]
     assert board.downsample([1, 2], [3, 4]) == ([1.0, 2.0], [3.0, 4.0])
+    assert board._order(["10", "2", "0.5"]) == ["0.5", "2", "10"] and board._order(["b", "a"]) == ["a", "b"]
 
 
 def test_panel_payload_from_a_trainer_fits_the_limits():
