@@ -78,6 +78,9 @@ DEMOS = [
     Demo("Adversarial learning", "domain.py", "Domain adaptation", ":material/transform:",
          "A classifier learned on clean digits fails on digits in the wild; training its features to fool a domain discriminator makes it work there without target labels.",
          "Measure the quiz (a discriminator tells the domains apart), watch t-SNE islands merge, compare DANN and alternating training with source only, break it with a high lambda."),
+    Demo("Teaching together", "board.py", "Class board", ":material/groups:",
+         "Every student's finished run on one screen: forty runs show how often training collapses, how much the seed matters and which settings win.",
+         "Create a board, give out its class code, and plot any metric of the room's runs grouped by any setting; open a run's settings as a command line."),
 ]
 
 

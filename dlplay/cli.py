@@ -51,7 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # Modules that ship checkpoints re-created by `python -m dlplay pretrain`; each defines pretrain(out_dir) -> dict.
 PRETRAIN = ["dlplay.classifier", "dlplay.autoencoders", "dlplay.vae", "dlplay.gan", "dlplay.words",
             "dlplay.convolution", "dlplay.qlearning", "dlplay.multimodal", "dlplay.pretraining", "dlplay.documents",
-            "dlplay.documents.glove", "dlplay.sequences", "dlplay.domain"]
+            "dlplay.documents.glove", "dlplay.sequences", "dlplay.domain", "dlplay.board"]
 
 
 def _module(name: str):

@@ -161,6 +161,8 @@ if variant in ("sparse", "contractive"):
     panels = {"training loss": ["loss"], "its parts": ["mse", "penalty"]}
 trainer = training_panel("ae:train", ae.make_task, config=cfg, seconds=20.0 if variant == "linear" else 10.0,
                          max_seconds=120.0, panels=panels, live=live, record_every=20,
+                         board_picture=lambda tr: viz.to_png(torch.cat([x_show, ae.reconstruct(tr.task.model, x_show)]),
+                                                             len(x_show)),   # the class board's picture
                          steps=2000 if variant == "linear" else 4000)   # the shipped models' budgets
 share.code_behind("ae:train", ae.make_task, cfg, command="train autoencoder",
                   steps=2000 if variant == "linear" else 4000, title="Autoencoder Lab")

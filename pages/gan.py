@@ -18,6 +18,7 @@ from dlplay.gan.images import BUILDER as BUILDER_IMG, ImageGANConfig, make_task 
 from dlplay.runner import Job, resume_state, runner
 from dlplay.train import Trainer
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, rerun_pending, share, training_panel
+from dlplay.ui.board import as_png, submit_to_board, trainer_metrics
 from dlplay.ui.compat import session_id
 from dlplay.ui.present import presenting
 from dlplay.ui.training import apply_message, settings_changed
@@ -346,6 +347,11 @@ with tab2d:
         save_2d(buf, tr2d.task, {"iterations": tr2d.task.iterations})
         d2.download_button("Download the trained 2-D GAN (.pt)", buf.getvalue(), file_name="gan2d.pt",
                            key="gan:dl:pt", on_click="ignore")
+        if state.get("run") is None:   # the class board (issue 28): e.g. modes covered by loss across the room
+            submit_to_board("gan:2d", tr2d, "gan", cfg, int(state.get("seed") or 0),
+                            metrics=lambda tr: {**trainer_metrics(tr), **tr.task.distances()},
+                            picture_png=lambda tr: as_png(ganviz.playground_frame(
+                                tr.task.view(), tr.task.bounds, cfg.loss, ("real", "generated"), size=320)))
 
 # -- Images ------------------------------------------------------------------------------------------------------
 with tabimg:
@@ -378,7 +384,8 @@ with tabimg:
             "gan:img", image_make_task,
             config=ImageGANConfig(dataset=ds_name, loss=img_loss, conditional=bool(conditional)), seconds=20.0,
             steps=800, max_seconds=180.0, panels=panels,
-            live=_grid_view, record_every=10)
+            live=_grid_view, record_every=10,
+            board_picture=lambda tr: viz.to_png(tr.task.grid(), 16))   # the class board's picture
         share.code_behind("gan:img", image_make_task, ImageGANConfig(dataset=ds_name, loss=img_loss,
                                                                      conditional=bool(conditional)),
                           command="train gan", steps=800, seconds=20.0, title="GAN Lab, images")

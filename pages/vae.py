@@ -120,6 +120,7 @@ with errors_shown():
     trainer = training_panel(
         "vae:train", vae.make_task, config=cfg, seconds=20.0, steps=3000,
         max_seconds=120.0, record_every=10, live=live,
+        board_picture=lambda tr: viz.to_png(vae.decode_np(tr.task.model, fixed_eps), 8),   # the class board's picture
         panels={"ELBO (nats per image, higher is better)": ["elbo"],
                 "recon = -E log p(x|z) and KL (nats)": ["recon", "kl"]})
     share.code_behind("vae:train", vae.make_task, cfg, command="train vae", steps=3000, seconds=20.0,

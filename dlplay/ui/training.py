@@ -76,7 +76,8 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
                    live: Callable[[Trainer], None] | None = None, chunk: float = 0.25,
                    record_every: int = 1, label: str = "Train", autostart: bool = False,
                    show_budget: bool = True, status: Callable[[Trainer], str] | None = None,
-                   steps: int | None = None) -> Trainer | None:
+                   steps: int | None = None,
+                   board_picture: Callable[[Trainer], bytes] | None = None) -> Trainer | None:
     """Draw the panel; returns the session's Trainer (None before the first training).
 
     The topic contract (dlplay/topics.py): `make_task` is the topic's module-level `make_task(config, seed)` and
@@ -88,6 +89,7 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
     the time slider (the run ends when its task is finished, or at max_seconds); `status(trainer)` replaces the
     progress bar's text. `steps` makes the default budget a step count (the same model on a busy lecture server
     as on an idle laptop; the panel shows the seconds it took here last time), with seconds as the other choice.
+    `board_picture(trainer) -> PNG bytes` is the picture a finished run sends to the class board (dlplay/ui/board.py).
     """
     del chunk
     s = _state(key)
@@ -165,6 +167,10 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
                     live(tr)
 
         draw()
+        # The class board (issue 28): a finished run can be submitted; nothing is computed until the student does.
+        if s["run"] is None and tr is not None and tr.steps > 0:
+            from .board import submit_to_board
+            submit_to_board(key, tr, key.split(":")[0], config, seed, picture_png=board_picture)
         if s["run"] is not None:
             _follow(s, tr, bar, draw)
 
