@@ -214,6 +214,8 @@ def _start(s: dict, make_task, config, seed: int, budget: float, record_every: i
     try:
         if s["trainer"] is None:
             s["trainer"] = Trainer(build_task(make_task, config, seed), record_every=record_every)
+            if not hasattr(s["trainer"].task, "seed"):
+                s["trainer"].task.seed = seed     # the seed this model was built from (the class board sends it)
             s["config"] = config
         tr = s["trainer"]
         job = Job(make_task, config, seed, seconds=budget, steps=step_budget, record_every=record_every,
