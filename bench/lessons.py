@@ -41,6 +41,7 @@ class Lesson:
     test: str = "tests/test_lessons.py"                  # where the check runs (another file: reused, not redone)
     slow: bool = False                                   # under @pytest.mark.slow
     changed: str = "-"                                   # "wording", "experiment" or "-" (held as written)
+    seeded: bool = True                                  # False: nothing random (only the inputs vary)
     note: str = ""
 
 
@@ -74,19 +75,19 @@ def _ae(steps: int, seed: int, **kw):
 
 # -- datasets -------------------------------------------------------------------------------------------------------
 def datasets_seed_changes_curve_not_accuracy(seed: int, inp: str) -> dict:
-    """The page's classifier (1,500 steps) from seed 0 and from `seed`: the loss curves differ, the test accuracy
-    barely; the same seed again gives exactly the same curve."""
+    """The page's classifier (1,500 steps) from `seed`, again from `seed`, and from seed + 3: the loss curves of
+    the two seeds differ, their test accuracies barely; the same seed twice gives exactly the same curve."""
     from dlplay import classifier
     from dlplay.train import Trainer
 
-    def run(s):
+    def run(s, steps=1500):
         t = classifier.make_task(classifier.ClassifierConfig(), s, device="cpu")
-        tr = Trainer(t, record_every=50).run(steps=1500)
-        return tr.series("loss")[1], t.evaluate()["test_acc"]
+        tr = Trainer(t, record_every=50).run(steps=steps)
+        return list(tr.series("loss")[1]), t.evaluate()["test_acc"]
 
-    (c0, a0), (c1, a1), (c1b, _) = run(0), run(seed), run(seed)
-    return {"value": abs(a1 - a0), "acc_seed0": a0, "acc_seed": a1,
-            "curve_gap": float(np.mean(np.abs(np.asarray(c0) - np.asarray(c1)))), "repeat_equal": list(c1) == list(c1b)}
+    (c0, a0), (c1, a1), (c0b, _) = run(seed), run(seed + 3), run(seed, 300)   # the repeat: its first 300 steps
+    return {"value": abs(a1 - a0), "acc_seed": a0, "acc_other_seed": a1,
+            "curve_gap": float(np.mean(np.abs(np.asarray(c0) - np.asarray(c1)))), "repeat_equal": c0[:len(c0b)] == c0b}
 
 
 # -- rewards --------------------------------------------------------------------------------------------------------
@@ -146,7 +147,7 @@ def ae_linear_angle(seed: int, inp: str) -> dict:
     Trainer(task).run(steps=1000, evaluate=False)
     a1000 = ae.subspace_angle(task.model, pca)
     Trainer(task).run(steps=1000, evaluate=False)
-    return {"value": ae.subspace_angle(task.model, pca), "angle_1000": a1000,
+    return {"value": ae.subspace_angle(task.model, pca), "angle_1000": a1000, "input": inp,
             "mse_ratio": task.evaluate()["test_mse"] / pca.test_mse(_data(inp).x_test)}
 
 
@@ -275,14 +276,14 @@ def embed_three_blobs(seed: int, inp: str) -> dict:
 
 # -- VAE ------------------------------------------------------------------------------------------------------------
 def vae_beats_ae_on_random_codes(seed: int, inp: str) -> dict:
-    """The page's 'train my own pair' with a 16-number code, at 1,500 steps: the judge's mean confidence on 500
+    """The page's 'train my own pair' with a 16-number code, at 1,000 steps (the page's default is 3,000): the judge's mean confidence on 500
     random codes decoded by the VAE minus the plain AE's (the same draws, each in its own code region)."""
     from dlplay import vae
     from dlplay.classifier import judge
     from dlplay.train import Trainer
 
     task = vae.make_pair_task(vae.VAEConfig(latent=16), seed, device="cpu")
-    Trainer(task).run(steps=1500, evaluate=False)
+    Trainer(task).run(steps=1000, evaluate=False)
     conf = {}
     for name, m in (("vae", task.vae.model), ("ae", task.ae.model)):
         codes = vae.encode_means(m, _data("digits").x_test)[0]
@@ -385,13 +386,26 @@ def sequences_relu_identity_keeps_gradient(seed: int, inp: str) -> dict:
     return {"value": r["relu"], "tanh": r["tanh"], "lstm": r["lstm"]}
 
 
+def sequences_greedy_loops(seed: int, inp: str) -> dict:
+    """Both shipped character models, 500 greedy characters (temperature 0) after the prompt: the shortest period
+    p <= 200 with which the last 200 characters repeat (0: no loop), the larger of the two."""
+    from dlplay import sequences as sq
+
+    periods = []
+    for name in ("seq_lstm_lee", "seq_rnn_lee"):
+        text, _ = sq.sample_text(sq.load_shipped(name)[0], inp, 500, 0.0)
+        tail = text[-400:]
+        periods.append(next((p for p in range(1, 201) if tail[-200:] == tail[-200 - p:len(tail) - p]), 0))
+    return {"value": float(max(periods)), "periods": periods, "loops": all(p > 0 for p in periods)}
+
+
 # -- the registry ---------------------------------------------------------------------------------------------------
 L = Lesson
 LESSONS: list[Lesson] = [
     # datasets
     L("datasets/seed-changes-curve-not-accuracy", "datasets.py", "try 2-3",
       "another seed: the curves differ, the accuracy barely; the same seed: exactly the same curve",
-      "|test accuracy(seed) - test accuracy(seed 0)|, 1,500 steps", datasets_seed_changes_curve_not_accuracy,
+      "|test accuracy(seed) - test accuracy(seed + 3)|, 1,500 steps", datasets_seed_changes_curve_not_accuracy,
       lambda r: r["value"] < 0.03 and r["curve_gap"] > 1e-3 and r["repeat_equal"]),
     # rewards
     L("rewards/train-reaches-exact-values", "rewards.py", "try 2",
@@ -419,13 +433,15 @@ LESSONS: list[Lesson] = [
       "the deep 8-number code beats PCA's 8 numbers", "test MSE deep / PCA, 1,500 steps", ae_deep_beats_pca,
       lambda r: r["value"] < 0.9, inputs=("digits", "shapes")),
     L("autoencoders/linear-finds-pca", "autoencoders.py", "try 2 + caption (linear tab)",
-      "linear AE: under 10° after about 1,000 steps, under 1° after about 2,000",
+      "linear AE: 7-18° after 1,000 steps, under 1° after 2,000 (digits)",
       "largest angle to PCA's subspace after 2,000 steps (°)", ae_linear_angle,
-      lambda r: r["value"] < 2 and r["angle_1000"] < 15 and r["mse_ratio"] < 1.02, inputs=("digits", "shapes"),
+      lambda r: r["value"] < (1 if r["input"] == "digits" else 1.5) and r["angle_1000"] < 20
+      and r["mse_ratio"] < 1.02, inputs=("digits", "shapes"), changed="wording",
+      note="was 'under 10° after about 1,000' (and '3-8°' in the caption): seed 2 is at 18.4°",
       test="tests/test_autoencoders.py::test_linear_autoencoder_finds_pca_subspace (digits, seeds 0-2) + here"),
     L("autoencoders/tied-half-parameters", "autoencoders.py", "try 3",
       "tied weights: half the parameters, the same subspace", "angle to PCA after 2,000 steps (°)",
-      ae_tied_half_parameters, lambda r: r["value"] < 2 and r["param_share"] < 0.55,
+      ae_tied_half_parameters, lambda r: r["value"] < 2 and r["param_share"] < 0.55, inputs=("digits",),
       test="tests/test_autoencoders.py::test_tied_linear_autoencoder_finds_it_with_half_the_parameters (seeds 0, 1) "
       "+ here"),
     L("autoencoders/rotation-code-is-the-angle", "autoencoders.py", "try 4",
@@ -477,7 +493,7 @@ LESSONS: list[Lesson] = [
     # VAE
     L("vae/vae-beats-ae-on-random-codes", "vae.py", "try 3 + caption (AE versus VAE)",
       "the same random draws: the judge prefers the VAE's decodings to the plain AE's",
-      "judge's mean confidence VAE - AE, 16-number code, 1,500 steps", vae_beats_ae_on_random_codes,
+      "judge's mean confidence VAE - AE, 16-number code, 1,000 steps", vae_beats_ae_on_random_codes,
       lambda r: r["value"] > 0.05, slow=True),
     L("vae/beta-trade-off", "vae.py", "try 4 + beta tab",
       "samples best at a moderate beta, codes off the prior at 0, collapse at 4", "digits judged, active units",
@@ -576,13 +592,37 @@ LESSONS: list[Lesson] = [
     L("multimodal/seven-finds-sevens", "multimodal.py", "try 1, 3-5",
       "'seven' finds sevens; 3 - three + seven = sevens; shapes arithmetic keeps size and direction", "top-1",
       test="tests/test_multimodal.py::test_targets_hold_on_other_seeds (digits and shapes, seeds 1, 2; slow)"),
+    L("sequences/greedy-loops", "sequences.py", "try 2", "temperature 0 (greedy) loops",
+      "period of the repeating tail of 500 greedy characters (both shipped models; 0 = none)", sequences_greedy_loops,
+      lambda r: r["loops"], inputs=("the government said ", "a quick brown fox "), seeded=False),
+    L("sequences/attention-reverses", "sequences.py", "try 5",
+      "attention reverses 12-digit strings; without attention long strings fail", "exact match",
+      test="tests/test_sequences.py::test_shipped_reversal_attention_beats_no_attention (shipped models only)",
+      note="weaker: checked on the shipped pair, not on fresh seeds (a fresh pair costs minutes)"),
+    L("pretraining/free-energy-real-below-shuffled", "pretraining.py", "try 7",
+      "real test digits sit far below their shuffled copies in free energy", "share of digits below their copy",
+      test="tests/test_pretraining.py::test_rbm_learns_digits_on_every_seed (seeds 0-2)"),
+    L("domain/inverted-below-chance", "domain.py", "try 7",
+      "inverted target: source only is below chance", "target accuracy, source only, 300 steps",
+      lambda seed, inp: {"value": _domain_run(seed, inp, "source-only")["target_accuracy"]},
+      lambda r: r["value"] < 0.1, inputs=("inverted",), slow=True,
+      note="the shipped DANN's small gain there: shipped only (tests/test_domain.py::test_shipped_networks_hold_the_"
+           "lesson)"),
+    L("gan/dcgan-digits", "gan.py", "try 6", "DCGAN: the fixed noise grid turns into digits in 20 s",
+      "judge", test="not checked on seeds: a picture to look at (tests/test_gan.py::test_shipped_checkpoints_load_and_"
+      "make_digits checks the shipped ones)"),
+    L("style/stem-only-colours", "style.py", "try 4", "only the stem layer for style: colours and fine grain",
+      "-", test="not checked: what the picture looks like (no number isolates 'larger strokes')"),
 ]
 
 BY_ID = {l.id: l for l in LESSONS}
 
 
 def cases(lesson: Lesson, seeds=(1, 2)) -> list[tuple[int, str]]:
-    """What the tests check: the default input on `seeds`, and the other input (if any) on seed 0."""
+    """What the tests check: the default input on `seeds`, and the other input (if any) on seed 0 (every input on
+    seed 0 alone when nothing is random)."""
+    if not lesson.seeded:
+        return [(0, inp) for inp in lesson.inputs]
     out = [(s, lesson.inputs[0]) for s in seeds]
     out += [(0, inp) for inp in lesson.inputs[1:]]
     return out
@@ -604,11 +644,17 @@ def run(ids=None, seeds=(0, 1, 2), out: Path = RESULTS) -> dict:
             continue
         rows = []
         for seed in seeds:
+            if not l.seeded and seed != seeds[0]:
+                continue
             for inp in (l.inputs if seed == seeds[0] else l.inputs[:1]):
                 t = time.perf_counter()
-                r = l.measure(seed, inp)
+                try:
+                    r = l.measure(seed, inp)
+                except Exception as e:      # keep measuring the others; the row says what went wrong
+                    r = {"value": float("nan"), "error": f"{type(e).__name__}: {e}"}
                 r = {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in r.items()}
-                rows.append({"seed": seed, "input": inp, "holds": bool(l.holds(r)), "seconds": time.perf_counter() - t,
+                rows.append({"seed": seed, "input": inp, "holds": "error" not in r and bool(l.holds(r)),
+                             "seconds": time.perf_counter() - t,
                              **r})
                 print(f"{l.id} seed {seed} {inp}: {_fmt(r['value'])} holds={rows[-1]['holds']} "
                       f"({rows[-1]['seconds']:.1f} s)", flush=True)

@@ -27,7 +27,8 @@ ELSEWHERE = {
     ("autoencoders/pooling-wins-through-switches", 1), ("autoencoders/perceptual-recognised", 1),
 }
 # Fast enough (a few seconds a case on an idle core) for the default run; the rest run with -m slow.
-FAST = {"rewards/epsilon-zero-cells-stay-wrong", "rewards/gamma-half-far-cells", "sequences/vanishing-gradients"}
+FAST = {"rewards/epsilon-zero-cells-stay-wrong", "rewards/gamma-half-far-cells", "sequences/vanishing-gradients",
+        "sequences/greedy-loops"}
 
 
 def _cases():
@@ -62,6 +63,8 @@ def test_every_lesson_is_checked_somewhere():
     assert len(LS.BY_ID) == len(LS.LESSONS)
     for lesson in LS.LESSONS:
         assert (root.parent / "pages" / lesson.page).exists(), lesson.id
+        if lesson.measure is None and lesson.test.startswith("not checked"):
+            continue
         if lesson.measure is None:
             m = re.match(r"(tests/[\w/]+\.py)(::(\w+))?", lesson.test)
             assert m, lesson.id
@@ -69,4 +72,6 @@ def test_every_lesson_is_checked_somewhere():
             if m.group(3):
                 assert f"def {m.group(3)}" in text, (lesson.id, m.group(3))
         else:
-            assert lesson.holds is not None and len(LS.cases(lesson)) >= 2, lesson.id
+            assert lesson.holds is not None, lesson.id
+            seeds = {s for s, _ in LS.cases(lesson)}
+            assert not lesson.seeded or {1, 2} <= seeds, lesson.id
