@@ -175,7 +175,7 @@ def ae_two_number_code_separates(seed: int, inp: str) -> dict:
     knn = ae.knn_accuracy(ae.train_codes(t.model, d), d.y_train, ae.encode(t.model, d.x_test), d.y_test)
     p = _pca(inp, 2)
     knn_pca = ae.knn_accuracy(p.encode(d.x_train), d.y_train, p.encode(d.x_test), d.y_test)
-    return {"value": knn - knn_pca, "knn_code": knn, "knn_pca": knn_pca}
+    return {"value": knn - knn_pca, "knn_code": knn, "knn_pca": knn_pca, "input": inp}
 
 
 def ae_overcomplete_copies_noise(seed: int, inp: str) -> dict:
@@ -448,9 +448,10 @@ LESSONS: list[Lesson] = [
       "rotations, 1-number code: the code follows the true angle", "R² of the angle from the code, 1,500 steps",
       ae_rotation_code_is_the_angle, lambda r: r["value"] > 0.9),
     L("autoencoders/two-number-code-separates", "autoencoders.py", "try 5",
-      "code size 2: the deep code separates the digits better than PCA's 2-D projection",
-      "5-NN accuracy, deep 2-number code - PCA 2-D, 1,500 steps", ae_two_number_code_separates,
-      lambda r: r["value"] > 0.1, inputs=("digits", "shapes")),
+      "code size 2: on digits the deep code separates the classes better than PCA's 2-D projection; on shapes "
+      "the two are level", "5-NN accuracy, deep 2-number code - PCA 2-D, 1,500 steps", ae_two_number_code_separates,
+      lambda r: r["value"] > 0.1 if r["input"] == "digits" else abs(r["value"]) < 0.05, inputs=("digits", "shapes"),
+      changed="wording", note="the page implied the deep code wins; on shapes it does not (-0.017)"),
     L("autoencoders/overcomplete-copies-noise", "autoencoders.py", "try 6",
       "overcomplete: near-perfect reconstructions, and it reconstructs noise too",
       "noisy-input copy error, overcomplete / deep 8, 800 steps", ae_overcomplete_copies_noise,
