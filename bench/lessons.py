@@ -545,7 +545,8 @@ LESSONS: list[Lesson] = [
       "target accuracy gain", test="tests/test_domain.py::test_adversarial_term_beats_source_only_on_fresh_models_"
       "over_three_seeds (seeds 0-2; slow)"),
     L("domain/lambda-too-high-drops-both", "domain.py", "try 6 + preset text",
-      "lambda too high: source and target accuracy both drop below source only's (collapse: on some seeds; inverted: the target, below chance, moves up to about chance)",
+      "lambda too high: source and target accuracy both drop below source only's (collapse: on some seeds; "
+      "inverted: the target, below chance, moves up to about chance)",
       "source accuracy lost against source only, same seed and 300 steps", domain_lambda_too_high,
       lambda r: r["value"] > 0.05 and (r["target_drop"] > 0 or r["target_accuracy"] < 0.15),   # inverted: ~chance
       inputs=("photo", "inverted"), slow=True,
@@ -586,7 +587,8 @@ LESSONS: list[Lesson] = [
       "TF-IDF finds paragraphs that share the words, misses meaning", "hits",
       test="tests/test_documents.py::test_tfidf_search_shows_shared_words_and_misses_meaning (no seed)"),
     # words
-    L("words/reviews-near-majority", "words.py", "try 3", "movie reviews: cross-validated accuracy about the majority rate",
+    L("words/reviews-near-majority", "words.py", "try 3",
+      "movie reviews: cross-validated accuracy about the majority rate",
       "CV accuracy", test="tests/test_words.py::test_sentiment_sentences_are_reported_near_chance_with_the_caveat "
       "(folds; no seed)"),
     L("words/neighbours-and-overlap", "words.py", "try 4-5",

@@ -28,7 +28,7 @@ ELSEWHERE = {
 }
 # Fast enough (a few seconds a case on an idle core) for the default run; the rest run with -m slow.
 FAST = {"rewards/epsilon-zero-cells-stay-wrong", "rewards/gamma-half-far-cells", "sequences/vanishing-gradients",
-        "sequences/greedy-loops"}
+        "sequences/greedy-loops", "embeddings/three-blobs-same-size"}
 
 
 def _cases():
@@ -50,7 +50,8 @@ def _cases():
 def test_lesson_holds(lesson_id, seed, inp):
     lesson = LS.BY_ID[lesson_id]
     result = lesson.measure(seed, inp)
-    assert lesson.holds(result), f"{lesson.page} ({lesson.where}): '{lesson.claim}' fails at seed {seed}, {inp}: {result}"
+    assert lesson.holds(result), \
+        f"{lesson.page} ({lesson.where}): '{lesson.claim}' fails at seed {seed}, {inp}: {result}"
 
 
 def test_every_lesson_is_checked_somewhere():
