@@ -32,7 +32,7 @@ SNAPSHOT = """() => {
   const label = el => (el.querySelector('[data-testid="stWidgetLabel"]') || {}).innerText;
   document.querySelectorAll('[data-testid="stNumberInput"]').forEach(e => put('number', label(e), e.querySelector('input').value));
   document.querySelectorAll('[data-testid="stSelectbox"]').forEach(e => put('select', label(e),
-      (e.querySelector('[data-baseweb="select"]') || e).innerText));
+      (e.querySelector('input[role="combobox"]') || {}).value));
   document.querySelectorAll('[data-testid="stSlider"]').forEach(e => put('slider', label(e),
       [...e.querySelectorAll('[role="slider"]')].map(s => s.getAttribute('aria-valuenow')).join(',')));
   document.querySelectorAll('[data-testid="stCheckbox"]').forEach(e => put('check', e.innerText,
@@ -51,7 +51,7 @@ def _set(page, kind, label, value):
         box.press("Enter")
     elif kind == "select":
         page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.locator(
-            '[data-baseweb="select"]').click()
+            'button[aria-label="Open"]').click()
         options = page.get_by_role("option")
         (options.nth(value) if isinstance(value, int) else options.filter(has_text=value).first).click()
     elif kind == "tab":
