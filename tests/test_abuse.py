@@ -143,3 +143,29 @@ def test_a_run_nobody_polls_is_paused_and_its_slot_freed():
                                        "after its last poll, not within the issue's 5 s (lead's file)")
 def test_a_run_is_freed_within_5_s_of_its_tab_closing():
     assert _free_after_last_poll() < 5.0
+
+
+# -- embeddings: points x dimensions, points x neighbours, refused before the library starts ---------------------
+def test_embedding_budgets_refuse_with_the_numbers_and_what_to_change():
+    from dlplay import embed as E
+
+    def cfg(n, d, **kw):
+        return E.EmbedConfig(data=E.Vectors(f"{n}x{d}", np.zeros((n, d), np.float32)), **kw)
+
+    with pytest.raises(InputError, match="3-D t-SNE takes at most 10,000"):
+        cfg(10_001, 2, method="tsne", dim=3).check()
+    cfg(10_000, 2, method="tsne", dim=3).check()
+    with pytest.raises(InputError, match="takes at most 25,000,000"):
+        cfg(40_000, 784, method="pca").check()                        # 31 million numbers
+    with pytest.raises(InputError, match="graph edges"):
+        cfg(50_000, 2, method="umap", n_neighbors=200).check()       # the 127 s UMAP
+    cfg(50_000, 2, method="umap", n_neighbors=20).check()                 # the page's default 15 fits at 50k
+    with pytest.raises(InputError, match="at most 20 neighbours"):
+        cfg(50_000, 2, method="umap", n_neighbors=50).check()
+    with pytest.raises(InputError, match="at most 30 neighbours"):
+        cfg(5_000, 2, method="isomap", n_neighbors=100).check()      # measured 99 s, one unstoppable call
+    with pytest.raises(InputError, match="MDS takes at most 2,000 points"):
+        cfg(2_001, 2, method="mds").check()
+    # the Embedder checks the same before it starts (the CLI and notebooks use it directly)
+    with pytest.raises(InputError, match="graph edges"):
+        E.Embedder("isomap", n_neighbors=100).fit(np.random.default_rng(0).normal(size=(5_000, 3)))
