@@ -71,10 +71,22 @@ def points_csv(rows: int = 50_000, cols: int = 8, seed: int = 0) -> bytes:
 
 # -- Streamlit in Playwright ----------------------------------------------------------------------------------------
 async def _select(page, label: str, option: str) -> None:
+    """Choose `option` in the selectbox labelled `label`, checking that it took (a click that lands while the
+    script reruns can be lost)."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    await box.wait_for(timeout=TIMEOUT * 1000)
-    await box.click()
-    await page.get_by_role("option", name=option).first.click()
+    await box.wait_for(timeout=60_000)
+    for _ in range(4):
+        await box.click(timeout=60_000)
+        await page.keyboard.type(option)          # the list is searchable (and virtual: far options are not drawn)
+        await page.keyboard.press("Enter")
+        for _ in range(40):
+            shown = (await box.text_content() or "") + " ".join(
+                [await i.input_value() for i in await box.locator("input").all()])
+            if option.split(" (")[0] in shown:
+                return
+            await asyncio.sleep(0.25)
+        await _idle(page, quiet=0.5)
+    raise RuntimeError(f"could not choose {option!r} in {label!r}")
 
 
 async def _slider_end(page, label: str) -> None:
@@ -95,8 +107,17 @@ async def _wait_text(page, pattern: str, timeout: float = TIMEOUT) -> str:
     return (await loc.inner_text())[:160]
 
 
-async def _idle(page, quiet: float = 1.5, timeout: float = TIMEOUT) -> None:
-    """Until the app has stopped running for `quiet` seconds (Streamlit's status widget gone)."""
+async def _checked(coro, what: str, timeout: float = 90.0):
+    """An awaited step with its own time limit and a name in the error."""
+    try:
+        return await asyncio.wait_for(coro, timeout)
+    except asyncio.TimeoutError:
+        raise TimeoutError(f"step '{what}' took over {timeout:.0f} s") from None
+
+
+async def _idle(page, quiet: float = 1.5, timeout: float = 20.0) -> None:
+    """Until the app has stopped running for `quiet` seconds (Streamlit's status widget gone), at most `timeout`
+    (a page following a run in flight stays 'running')."""
     t0, calm = time.perf_counter(), None
     while time.perf_counter() - t0 < timeout:
         busy = await page.locator('[data-testid="stStatusWidget"]').count()
@@ -118,7 +139,7 @@ async def _open(ctx, url: str, path: str):
     await page.goto(f"{url}/{path}", timeout=TIMEOUT * 1000)
     ready = READY.get(path)
     if ready:
-        await page.get_by_text(ready).first.wait_for(timeout=TIMEOUT * 1000)
+        await page.get_by_text(ready, exact=True).first.wait_for(timeout=TIMEOUT * 1000)
     else:
         await page.get_by_role("button", name=re.compile(r"^(Train|Resume)$")).first.wait_for(timeout=TIMEOUT * 1000)
     await _idle(page)
@@ -182,7 +203,7 @@ async def _points_page(ctx, url, method_label: str):
     await _select(page, "Source", "Upload a table")
     await _idle(page)
     await _upload(page, POINTS, "points-50k.csv")
-    await _wait_text(page, r"uploaded table: 50,000 rows")
+    await _checked(_wait_text(page, r"uploaded table: 50,000 rows"), "upload 50,000 points")
     await _select(page, "Method", method_label)
     await _idle(page)
     return page
@@ -434,6 +455,9 @@ def table(result: dict) -> str:
 
 
 def main(argv=None) -> int:
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))   # stop the server (and its workers) on a kill too
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated: " + ", ".join(CASES))
     ap.add_argument("--students", type=int, default=9, help="sessions training beside the abuser (0: skip)")
