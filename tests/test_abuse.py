@@ -136,7 +136,9 @@ def _free_after_last_poll(stale_seconds=None) -> float:
 
 
 def test_a_run_nobody_polls_is_paused_and_its_slot_freed():
-    assert _free_after_last_poll(2.0) < 2.0 + 1.5
+    # paused at 2 s without a poll; the rest is the last chunk and the final evaluation (slower on a loaded CPU)
+    freed = _free_after_last_poll(2.0)
+    assert 2.0 <= freed < 2.0 + 5.0, freed
 
 
 @pytest.mark.xfail(strict=True, reason="dlplay/runner.py STALE_SECONDS is 6 s: a run whose tab closed is paused 6 s "
