@@ -1,7 +1,7 @@
 """The abuse suite (issue 31): what one curious or careless student can ask of a shared server, each case against a
 real local server in headless Chromium, with the bound that now holds.
 
-    python bench/abuse.py                  # every case, then nine students train beside one running the worst case
+    python bench/abuse.py                  # the reliable cases, then nine students train beside one abuser
     python bench/abuse.py --cases table,tsne3d --students 3 --quick
 
 For each case: the bound, what happened (refused with a sentence / finished / freed), seconds to refusal or
@@ -311,6 +311,10 @@ CASES = {
     "metrics": ("blocked at the proxy (README)", case_metrics),
 }
 POINTS = b""
+# The cases whose page interaction is reliable in headless Chromium (measured in the README). explain, gensim,
+# tsne_close and mds_close still lose widget input on a loaded machine (their bounds are checked in AppTest and unit
+# tests instead); tabs measures what the per-session cap does with several tabs (each tab is its own session).
+DEFAULT_CASES = ["metrics", "table", "tsne3d", "umap"]
 
 
 def backend_rows() -> list[dict]:
@@ -439,7 +443,7 @@ async def _main(cases: list[str], students: int, abuser: str, env: dict) -> dict
 
 def run(cases: list[str] | None = None, students: int = 9, abuser: str = "t-SNE", env: dict | None = None) -> dict:
     env = {"DLPLAY_WARMUP": "0", **(env or {})}
-    return asyncio.run(_main(list(cases or CASES), students, abuser, env))
+    return asyncio.run(_main(list(cases or DEFAULT_CASES), students, abuser, env))
 
 
 def table(result: dict) -> str:
@@ -459,7 +463,7 @@ def main(argv=None) -> int:
 
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))   # stop the server (and its workers) on a kill too
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated: " + ", ".join(CASES))
+    ap.add_argument("--cases", default=",".join(DEFAULT_CASES), help="comma-separated: " + ", ".join(CASES))
     ap.add_argument("--students", type=int, default=9, help="sessions training beside the abuser (0: skip)")
     ap.add_argument("--abuser", default="t-SNE", help="method of the abuser's 50,000-point layout")
     ap.add_argument("--out", default=None, help="also write the JSON here")
