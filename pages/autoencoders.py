@@ -193,6 +193,7 @@ else:
     st.stop()
 
 K = model.code_size
+results = st.session_state.setdefault("ae:results", {})   # what was computed from this model's weights, per user
 twin = ae.TWINS.get(variant) if dataset == "digits" else None
 with errors_shown():
     # -- versus PCA --------------------------------------------------------------------------------------------
@@ -244,7 +245,8 @@ with errors_shown():
             st.plotly_chart(ae.factor_plot(codes_test[:, 0].numpy(), ds.factors_test[fname], fname),
                             key="ae:factor")
         elif K == 2:
-            knn = ae.knn_accuracy(ae.train_codes(model, ds), ds.y_train, codes_test, ds.y_test)
+            knn = ae.per_model(results, model, (dataset, "knn"), lambda: ae.knn_accuracy(
+                ae.train_codes(model, ds), ds.y_train, codes_test, ds.y_test))
             knn_pca = ae.knn_accuracy(pca.encode(ds.x_train), ds.y_train, pca.encode(ds.x_test), ds.y_test)
             cm = st.columns(2)
             cm[0].plotly_chart(viz.scatter(codes_test.numpy(), ds.y_test.numpy(), hover=hover,
@@ -261,7 +263,10 @@ with errors_shown():
             method = "PCA"
             if K > 2:
                 method = st.radio("Map the codes to 2-D with", ["PCA", "t-SNE"], horizontal=True, key="ae:map")
-            xy = ae.code_map(codes_test.numpy(), method)
+            xy = ae.per_model(results, model, (dataset, "map", method), lambda: ae.code_map(codes_test.numpy(), method))
+            if method == "t-SNE" and len(xy) > ae.CODE_MAP_TSNE_POINTS:
+                st.caption(f"t-SNE of a random sample of {ae.CODE_MAP_TSNE_POINTS:,} of the {len(xy):,} test codes "
+                           "(computed once per model).")
             title = f"{method} of the {K}-number codes" if K > 2 else "The code (1-D)"
             fig = viz.scatter(xy, ds.y_test.numpy(), hover=hover, class_names=ds.class_names, title=title)
             ev = st.plotly_chart(fig, key="ae:codemap", on_select="rerun", selection_mode=("points", "box", "lasso"))
@@ -292,7 +297,7 @@ with errors_shown():
                            format_func=lambda k: k, help="; ".join(f"{k}: {d}" for k, d in ae.QUERY_KINDS.items()))
         res = ae.search(model, ds, q, 8, kind)
         table = (_shipped_search(shipped_name, dataset) if who == "the shipped model"
-                 else ae.search_table(model, ds, pca=pca))
+                 else ae.per_model(results, model, (dataset, "search"), lambda: ae.search_table(model, ds, pca=pca)))
         agree = table[kind]
         s = st.columns(4)
         s[0].metric("By code: neighbours with the query's label", f"{res['code_same']} / 8")

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dlplay import limits
 from dlplay import words as W
 from dlplay.words import figures
 from dlplay.ui import (Vectors, device_badge, errors_shown, get_trainer, page_header, publish_vectors,
@@ -287,15 +288,19 @@ def _row(name, words, vectors, extra=None):
             "questions used / out of vocab": f"{ev['analogy_questions']} / {ev['analogy_oov']}", **(extra or {})}
 
 
-settings = {k: v for k, v in cfg.settings().items() if k in ("arch", "loss", "dim", "window", "negative", "min_count",
-                                                            "sample", "epochs")}
 with errors_shown():
     rows = [_row(models[which][0], vw, vv)]
-    if st.button("Train gensim's Word2Vec with the same settings (2 threads)", key="words:gensim"):
-        with st.spinner("gensim is training ..."):
-            ss["words:gensim_run"] = (settings, source, W.train_gensim(W.config_docs(cfg.check()), **settings))
-    if "words:gensim_run" in ss:
-        gs, gsource, g = ss["words:gensim_run"]
+    st.markdown("**gensim's Word2Vec with the same settings** (one epoch a step, in a training slot like every run; "
+                f"refused above {limits.MAX_TOKEN_EPOCHS:,.0f} tokens x epochs or the equivalent work at heavier "
+                "settings).")
+    gtr = training_panel("words:gensim", W.make_gensim_task, config=cfg, seconds=float(limits.MAX_RUN_SECONDS),
+                         max_seconds=float(limits.MAX_RUN_SECONDS), label="Train gensim", show_budget=False,
+                         status=lambda t: f"gensim: epoch {t.task.epoch} of {t.task.epochs}, "
+                                          f"{t.task.tokens:,} tokens an epoch ({t.task.train_seconds:.1f} s)")
+    g = gtr.task.result() if gtr is not None and gtr.task.model is not None else None
+    if g is not None:
+        gs = {"arch": cfg.arch, "loss": cfg.loss}
+        gsource = source
         rows.append(_row(f"gensim ({gs['arch']}, {gs['loss']}, {gsource})", g["words"], g["vectors"],
                          {"words per second": round(g["words_per_second"])}))
         if trainer is not None and trainer.steps:

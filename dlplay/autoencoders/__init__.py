@@ -26,13 +26,13 @@ import sys
 
 from .. import checkpoints, topics
 from ..topics import Shipped
-from .figures import code_histogram, code_map, factor_plot, knockout_figure, weight_histogram
+from .figures import CODE_MAP_TSNE_POINTS, code_histogram, code_map, factor_plot, knockout_figure, weight_histogram
 from .measures import (QUERY_KINDS, PCABaseline, decode, decode_code_only, distort, encode, evaluate, factor_recovery, first_filters,
                        identity_error, interpolate, jacobian_norm, knn_accuracy, knockout_curve, knockout_mse, mse,
                        nearest, noisy_test, parameter_count, psnr, reconstruct, recognition_rate, search,
                        search_agreement, search_table, showcase, sparsity_report, subspace_angle, train_codes,
                        weight_zero_fraction)
-from .measures import code_sparsity
+from .measures import NEAREST_CHUNK_FLOATS, code_sparsity, per_model, weights_digest
 from .models import (MAX_CODE, MAX_HIDDEN, TIED_VARIANTS, VARIANTS, Autoencoder, Variant, build_model,
                      decoder_matrix, first_layer, weight_layers)
 from .training import (LOSSES, NOISE_KINDS, AutoencoderConfig, AutoencoderTask, corrupt, drop_code, jacobian_sq,

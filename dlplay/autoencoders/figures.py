@@ -60,15 +60,24 @@ def factor_plot(code: np.ndarray, factor: np.ndarray, factor_name: str, labels=N
     return fig
 
 
-def code_map(codes: np.ndarray, method: str = "PCA") -> np.ndarray:
-    """2-D coordinates of the codes: the code itself when it has 2 numbers, else PCA or t-SNE of the codes."""
+CODE_MAP_TSNE_POINTS = 3_000   # t-SNE of the codes runs on at most this many (a seeded sample; ~10 s here)
+
+
+def code_map(codes: np.ndarray, method: str = "PCA", max_points: int = CODE_MAP_TSNE_POINTS) -> np.ndarray:
+    """2-D coordinates of the codes: the code itself when it has 2 numbers, else PCA or t-SNE of the codes. t-SNE
+    maps a seeded sample of at most `max_points` codes; the other rows are NaN (a plot leaves them out)."""
     codes = np.asarray(codes, np.float64)
     if codes.shape[1] <= 2:
         return codes if codes.shape[1] == 2 else np.c_[codes, np.zeros(len(codes))]
     if method == "t-SNE":
         from sklearn.manifold import TSNE
 
-        return TSNE(2, perplexity=min(30, len(codes) - 1), random_state=0, init="pca").fit_transform(codes)
+        idx = np.arange(len(codes))
+        if len(codes) > max_points:
+            idx = np.sort(np.random.default_rng(0).choice(len(codes), max_points, replace=False))
+        out = np.full((len(codes), 2), np.nan)
+        out[idx] = TSNE(2, perplexity=min(30, len(idx) - 1), random_state=0, init="pca").fit_transform(codes[idx])
+        return out
     from sklearn.decomposition import PCA
 
     return PCA(2, random_state=0).fit_transform(codes)

@@ -209,12 +209,44 @@ def interpolate(model: Autoencoder, a: torch.Tensor, b: torch.Tensor, steps: int
     return path, fade
 
 
+NEAREST_CHUNK_FLOATS = 8_000_000    # distances held at once by `nearest` (32 MB), whatever the two set sizes
+
+
 def nearest(query: torch.Tensor, base: torch.Tensor, k: int, exclude_self: bool = False) -> torch.Tensor:
-    """Indices (n_query, k) of the k nearest rows of base by Euclidean distance."""
-    d = torch.cdist(query.flatten(1).float(), base.flatten(1).float())
-    if exclude_self:
-        d.fill_diagonal_(float("inf"))
-    return d.topk(k, largest=False).indices
+    """Indices (n_query, k) of the k nearest rows of base by Euclidean distance, computed a block of queries at a
+    time so memory stays at NEAREST_CHUNK_FLOATS distances (10,000 x 60,000 at once was 2.4 GB)."""
+    q, b = query.flatten(1).float(), base.flatten(1).float()
+    rows = max(1, NEAREST_CHUNK_FLOATS // max(1, len(b)))
+    out = []
+    for s in range(0, len(q), rows):
+        d = torch.cdist(q[s:s + rows], b)
+        if exclude_self:
+            i = torch.arange(s, min(s + rows, len(q)))
+            d[i - s, i] = float("inf")
+        out.append(d.topk(k, largest=False).indices)
+    return torch.cat(out) if out else torch.empty(0, k, dtype=torch.long)
+
+
+def weights_digest(model: nn.Module) -> str:
+    """A digest of the model's weights: results computed from a model are reused while it has these weights."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for name, t in model.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def per_model(store: dict, model: nn.Module, what: tuple, compute, keep: int = 16):
+    """compute(), or its earlier result for this model's weights and `what` (the dataset, the method...). `store` is
+    a dict the caller owns (the page's session state): per user, at most `keep` results, the oldest dropped."""
+    key = (weights_digest(model), *what)
+    if key not in store:
+        while len(store) >= keep:
+            store.pop(next(iter(store)))
+        store[key] = compute()
+    return store[key]
 
 
 def train_codes(model: Autoencoder, data: ImageData) -> torch.Tensor:

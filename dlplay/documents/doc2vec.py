@@ -16,6 +16,7 @@ from typing import Literal
 
 import numpy as np
 
+from .. import limits
 from ..device import seed_everything
 from ..errors import InputError
 from ..topics import Config
@@ -61,6 +62,9 @@ class Doc2VecTask(Task):
         self.collection = collection or wiki_paragraphs()
         c = self.collection
         self.docs = [TaggedDocument(list(c.tokens[i]), [k]) for k, i in enumerate(c.train)]
+        # The bound of one run: tokens x epochs (the built-in collection's 192,433 training tokens x 100 epochs fits;
+        # its heaviest settings, PV-DM at d = 300, window 15, 25 negatives, measured 1.4 s an epoch here).
+        limits.check_token_epochs(sum(len(d.words) for d in self.docs), config.epochs, "This Doc2Vec run")
         self.model = Doc2Vec(vector_size=config.dim, dm=int(config.mode == "dm"), window=config.window,
                              min_count=config.min_count, negative=config.negative, hs=0, sample=1e-3,
                              workers=1, seed=seed, epochs=config.epochs, alpha=config.alpha)

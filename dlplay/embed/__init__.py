@@ -21,7 +21,7 @@ where p_ij are neighbour probabilities in the original space (Gaussians whose wi
 
 from .cli import cli_args, cli_run
 from .figures import colour_groups, coords_csv, layout_figure, layout_png, thumbnail_sample
-from .methods import (MAX_POINTS, METHODS, TSNE_EXAGGERATION_ITER, Embedder, Progress, embed, knn_graph, n_jobs,
+from .methods import (MAX_CELLS, MAX_NEIGHBOUR_EDGES, MAX_POINTS, METHODS, check_budget, TSNE_EXAGGERATION_ITER, Embedder, Progress, embed, knn_graph, n_jobs,
                       sample_indices, umap_warm, warm_up_in_background, warm_up_umap)
 from .quality import QUALITY_K, QUALITY_MAX_POINTS, neighbours, quality
 from .sources import IMAGE_SETS, REPRESENTATIONS, Source, encode_images, load_source, missing_piece, source_names, \
@@ -34,7 +34,7 @@ TITLE = "Embeddings: PCA, t-SNE, UMAP and the manifold methods"
 SHIPPED: dict = {}   # layouts are computed live (the first one in seconds); nothing to ship
 EXAMPLE = EmbedConfig(data=Vectors.of(three_blobs(20, 4).x), method="tsne", n_iter=50)   # small, for tests
 
-__all__ = ["EmbedConfig", "EmbedTask", "Embedder", "IMAGE_SETS", "LessonConfig", "LessonTask", "MAX_COLUMNS",
+__all__ = ["MAX_CELLS", "MAX_NEIGHBOUR_EDGES", "check_budget", "EmbedConfig", "EmbedTask", "Embedder", "IMAGE_SETS", "LessonConfig", "LessonTask", "MAX_COLUMNS",
            "MAX_POINTS", "MAX_ROWS", "MAX_TSNE_3D_POINTS", "MAX_UPLOAD_BYTES", "METHODS", "MIN_ROWS", "Progress",
            "EXAMPLE", "QUALITY_K", "QUALITY_MAX_POINTS", "REPRESENTATIONS", "SHIPPED", "Source", "TITLE",
            "TSNE_EXAGGERATION_ITER", "Table", "Vectors", "cli_args", "cli_run", "colour_groups", "coords_csv",

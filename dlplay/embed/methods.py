@@ -30,6 +30,38 @@ METHODS = {
 # down to these; the backend refuses more. openTSNE's FFT gradients and UMAP's neighbour graph scale ~linearly.
 MAX_POINTS = {"pca": 50_000, "tsne": 50_000, "umap": 50_000, "mds": 2_000, "isomap": 5_000, "lle": 5_000}
 TSNE_EXAGGERATION_ITER = 250   # openTSNE's default length of the early-exaggeration phase
+# Point x dimension budgets, checked before a method starts (one library call cannot be stopped half-way: Stop
+# ends it by replacing its worker process, so its size is what bounds its time and memory).
+MAX_CELLS = 25_000_000         # points x input numbers for every method: 100 MB as float32 (MDS, LLE: 200 MB float64)
+# points x neighbours for the graph methods, measured on this 2-core machine while other sessions ran (load 3-6):
+# UMAP 20,000 x 200 took 145 s and 50,000 x 50 203 s (the issue: 50,000 x 200 127 s on a quieter machine); Isomap
+# 5,000 x 100 99 s and 5,000 x 10 34 s (its shortest paths grow with both); LLE 5,000 x 100 13 s.
+MAX_NEIGHBOUR_EDGES = {"umap": 1_000_000, "isomap": 150_000, "lle": 500_000}
+
+
+def check_budget(method: str, n: int, d: int, dim: int = 2, n_neighbors: int = 15) -> None:
+    """InputError (with the numbers and what to change) when a layout of n points with d numbers each is over the
+    method's budget: MAX_POINTS, MAX_CELLS, MAX_NEIGHBOUR_EDGES, and 3-D t-SNE at most MAX_TSNE_3D_POINTS."""
+    name = method.upper() if method in ("pca", "mds", "lle", "umap") else {"tsne": "t-SNE"}.get(method, "Isomap")
+    if n > MAX_POINTS[method]:
+        raise InputError(f"{name} takes at most {MAX_POINTS[method]:,} points (its cost grows quickly with n); got "
+                         f"{n:,}. Use a random sample.")
+    if method == "tsne" and dim == 3 and n > MAX_TSNE_3D_POINTS:
+        raise InputError(f"3-D t-SNE takes at most {MAX_TSNE_3D_POINTS:,} points (it would run for hours on "
+                         f"{n:,}); use 2-D or a random sample.")
+    if n * d > MAX_CELLS:
+        raise InputError(f"{n:,} points x {d:,} numbers each is {n * d:,} numbers; {name} here takes at most "
+                         f"{MAX_CELLS:,} (about {MAX_CELLS // max(d, 1):,} points of this size). Use a random sample.")
+    if method in MAX_NEIGHBOUR_EDGES:
+        k = min(n_neighbors, n - 1)
+        cap = MAX_NEIGHBOUR_EDGES[method]
+        if n * k > cap:
+            raise InputError(f"{name} with {k} neighbours of each of {n:,} points is {n * k:,} graph edges; the limit "
+                             f"here is {cap:,} (it cannot be stopped half-way). Use at most {max(1, cap // n)} "
+                             f"neighbours or about {cap // max(k, 1):,} points.")
+
+
+MAX_TSNE_3D_POINTS = 10_000    # Barnes-Hut in 3-D is ~n log n with a large constant: 10k points take minutes
 
 
 # ------------------------------------------------------------------------------------------------ methods
@@ -143,9 +175,7 @@ class Embedder:
         if x.ndim != 2 or n < MIN_ROWS:
             raise InputError(f"An embedding needs at least {MIN_ROWS} points given as a (points, numbers) table; "
                              f"got shape {x.shape}.")
-        if n > MAX_POINTS[self.method]:
-            raise InputError(f"{self.method.upper()} takes at most {MAX_POINTS[self.method]:,} points (its cost "
-                             f"grows quickly with n); got {n:,}. Use a random sample.")
+        check_budget(self.method, n, x.shape[1], self.dim, self.n_neighbors)
         if not np.isfinite(x).all():
             raise InputError("The vectors contain NaN or infinite values.")
         if self._n is not None and self._n != n:

@@ -13,10 +13,9 @@ import numpy as np
 from ..errors import InputError
 from ..topics import Config
 from ..train import Task
-from .methods import MAX_POINTS, METHODS, Embedder
+from .methods import MAX_POINTS, MAX_TSNE_3D_POINTS, METHODS, Embedder, check_budget  # noqa: F401
 
 TSNE_STEP_ITERATIONS = 25     # t-SNE iterations per engine step (one live frame at most every step)
-MAX_TSNE_3D_POINTS = 10_000   # Barnes-Hut in 3-D is ~n log n with a large constant: 10k points take minutes
 
 
 @dataclass(frozen=True)
@@ -48,13 +47,10 @@ class EmbedConfig(Config):
         self.one_of("dim", (2, 3), "layout dimension")
         if self.data is None:
             raise InputError("There are no vectors to embed yet.")
-        n = len(self.data.array)
-        if n > MAX_POINTS[self.method]:
-            raise InputError(f"{self.method.upper()} takes at most {MAX_POINTS[self.method]:,} points; got {n:,}. "
-                             "Use a random sample.")
-        if self.method == "tsne" and self.dim == 3 and n > MAX_TSNE_3D_POINTS:
-            raise InputError(f"3-D t-SNE takes at most {MAX_TSNE_3D_POINTS:,} points (it would run for hours on "
-                             f"{n:,}); use 2-D or a random sample.")
+        x = self.data.array
+        if x.ndim != 2:
+            raise InputError(f"The vectors must be a (points, numbers) table; got shape {x.shape}.")
+        check_budget(self.method, len(x), x.shape[1], self.dim, int(self.n_neighbors))
         return self
 
     def embedder(self, seed: int) -> Embedder:

@@ -26,9 +26,9 @@ from ..topics import Shipped
 from .text import (CORPORA, DROP_STOP_WORDS, LABELLED_SETS, MAX_EXPLAIN_CHARS, WIKI_TOPICS, TextClassifier,
                    bag_of_words, close_words, corpus, corpus_from_text, filtering_steps, fit_classifier,
                    fit_sentiment, read_labelled_csv, sentiment_data, stop_words, tokenize, wiki_topics)
-from .word2vec import (ARCHS, LOSSES, Vocab, Word2Vec, Word2VecConfig, Word2VecTask, WordVectors, analogies,
+from .word2vec import (ARCHS, LOSSES, GensimTask, Vocab, Word2Vec, Word2VecConfig, Word2VecTask, WordVectors, analogies,
                        analogy, build_model, build_vectors, build_vocab, config_docs, evaluate_vectors,
-                       hierarchical_loss, huffman_tree, make_task, negative_sampling_loss, nearest,
+                       hierarchical_loss, huffman_tree, make_gensim_task, make_task, negative_sampling_loss, nearest,
                        neighbour_overlap, one_hot_identity, softmax_cost, softmax_loss, train_gensim, unit, wordsim)
 
 TITLE = "Words and word2vec"
@@ -61,7 +61,7 @@ __all__ = ["CORPORA", "ARCHS", "LOSSES", "TITLE", "BUILDER", "SHIPPED", "Vocab",
            "filtering_steps", "fit_classifier", "fit_sentiment", "huffman_tree", "hierarchical_loss", "make_task",
            "negative_sampling_loss", "nearest", "neighbour_overlap", "softmax_loss", "unit", "one_hot_identity",
            "sentiment_data", "shipped_vectors", "stop_words", "shipped_info", "read_labelled_csv", "softmax_cost",
-           "tokenize", "train_gensim", "wiki_topics", "wordsim", "to_word2vec_text", "read_word2vec_text",
+           "tokenize", "train_gensim", "GensimTask", "make_gensim_task", "wiki_topics", "wordsim", "to_word2vec_text", "read_word2vec_text",
            "overlap_words", "seed_overlap"]
 
 

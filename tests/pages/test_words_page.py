@@ -45,3 +45,22 @@ def test_words_page_trains_word2vec(root):
     at.text_input(key="words:query").set_value("police").run()
     assert not at.exception
     assert "Against the shipped model" in " ".join(m.value for m in at.markdown)
+
+
+def test_words_page_trains_gensim_through_the_runner_and_refuses_too_much(root):
+    at = _page(root)
+    at.selectbox(key="words:corpus").select("lee").run()
+    at.slider(key="words:epochs").set_value(2).run()
+    at.button(key="words:gensim:start").click().run()
+    assert not at.exception, at.exception
+    rows = at.dataframe[0].value
+    assert any(str(m).startswith("gensim (skipgram, negative, lee)") for m in rows["model"])
+    # the Wikipedia sample at 20 epochs with every weight at its maximum: refused with a sentence, nothing trained
+    at.selectbox(key="words:corpus").select("wiki").run()
+    at.select_slider(key="words:dim").set_value(300)
+    at.slider(key="words:window").set_value(10)
+    at.slider(key="words:neg").set_value(25)
+    at.slider(key="words:epochs").set_value(20).run()
+    at.button(key="words:gensim:start").click().run()
+    assert not at.exception, at.exception
+    assert any("too much work" in e.value or "would read" in e.value for e in at.error)
