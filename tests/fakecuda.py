@@ -46,7 +46,10 @@ class FakeCudaTensor(torch.Tensor):
         assert not isinstance(elem, FakeCudaTensor)
         r = torch.Tensor._make_wrapper_subclass(
             cls, elem.size(), strides=elem.stride(), storage_offset=elem.storage_offset(), dtype=elem.dtype,
-            layout=elem.layout, device=elem.device, requires_grad=elem.requires_grad)
+            layout=elem.layout, device=elem.device, requires_grad=elem.requires_grad,
+            # sizes and strides are asked of `elem` each time: then in-place shape changes PyTorch makes inside an
+            # operation (GRU's output.transpose_) show on the wrapper too
+            dispatch_sizes_strides_policy="sizes")
         r.elem = elem
         return r
 
@@ -55,9 +58,8 @@ class FakeCudaTensor(torch.Tensor):
     def device(self):
         return CUDA
 
-    @property
-    def is_cuda(self):
-        return True
+    # .is_cuda stays False: PyTorch's own Python code takes cuDNN-only branches on it (RNN.flatten_parameters);
+    # dlplay asks `.device.type`, which is what this fake answers
 
     def __reduce_ex__(self, proto):
         return (FakeCudaTensor, (self.elem,))
@@ -166,7 +168,21 @@ _READ_OPS = {_aten._local_scalar_dense.default, _aten.equal.default, _aten.allcl
              _aten.is_nonzero.default}
 
 
+_META = {_aten.sym_size.default: lambda t: t.size(), _aten.sym_stride.default: lambda t: t.stride(),
+         _aten.dim.default: lambda t: t.dim(), _aten.sym_numel.default: lambda t: t.numel(),
+         _aten.sym_storage_offset.default: lambda t: t.storage_offset(),
+         _aten.is_contiguous.default: lambda t: t.is_contiguous(),
+         _aten.sym_size.int: None, _aten.sym_stride.int: None}
+
+
 def _run(func, args, kwargs, mode):
+    if func in _META and isinstance(args[0], FakeCudaTensor):
+        f = _META[func]
+        if f is None:
+            return func(args[0].elem, *args[1:])
+        return f(args[0].elem)
+    if func is _aten.is_contiguous.memory_format and isinstance(args[0], FakeCudaTensor):
+        return args[0].elem.is_contiguous(memory_format=args[1] if len(args) > 1 else kwargs["memory_format"])
     fake = False
     tensors = []
 
