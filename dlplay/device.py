@@ -98,3 +98,24 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+def _draw(fn, shape, generator, device, **kw) -> torch.Tensor:
+    device = torch.device(device)
+    if generator is None:
+        return fn(shape, device=device, **kw)
+    gdev = generator.device
+    if gdev.type == device.type:
+        return fn(shape, generator=generator, device=device, **kw)
+    # a generator that lives elsewhere (a fixed CPU one for a repeatable view): draw there, copy once
+    return fn(shape, generator=generator, device=gdev, **kw).to(device)
+
+
+def randn(shape, generator: torch.Generator | None, device, **kw) -> torch.Tensor:
+    """torch.randn on `device`, from `generator` (drawn where the generator lives, copied if that is elsewhere)."""
+    return _draw(torch.randn, shape, generator, device, **kw)
+
+
+def rand(shape, generator: torch.Generator | None, device, **kw) -> torch.Tensor:
+    """torch.rand on `device`, from `generator` (as randn)."""
+    return _draw(torch.rand, shape, generator, device, **kw)
