@@ -325,6 +325,10 @@ class _Function(TorchFunctionMode):
                 SYNCS.add("device to host copy")
                 return _ToHost.apply(y)
             return func(*args, **kwargs)
+        if func is _T.pin_memory:       # page-locked host memory needs a real driver: the tensor as it is
+            return x
+        if func is _T.is_pinned:
+            return True
         if fx and func is _T.numpy:
             raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
                             "to host memory first. (fake CUDA)")
