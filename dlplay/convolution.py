@@ -366,10 +366,10 @@ class CNNTask(ModelTask):
         self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.x, self.y = data.x_train.to(self.device), data.y_train.to(self.device)
         self.x_test, self.y_test = data.x_test.to(self.device), data.y_test.to(self.device)
-        self.batches = Batches(len(self.x), config.batch_size, self.generator)
+        self.batches = Batches(len(self.x), config.batch_size, self.generator, device=self.device)
 
     def step(self):
-        idx = self.batches.next().to(self.device)
+        idx = self.batches.next()
         logits = self.model(self.x[idx])
         loss = F.cross_entropy(logits, self.y[idx])
         self.opt.zero_grad(set_to_none=True)

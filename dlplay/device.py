@@ -119,3 +119,14 @@ def randn(shape, generator: torch.Generator | None, device, **kw) -> torch.Tenso
 def rand(shape, generator: torch.Generator | None, device, **kw) -> torch.Tensor:
     """torch.rand on `device`, from `generator` (as randn)."""
     return _draw(torch.rand, shape, generator, device, **kw)
+
+
+def to_device(tensors, device) -> tuple[torch.Tensor, ...]:
+    """CPU tensors a step built on the host (text, pairs) copied to `device` without making the CPU wait for the
+    GPU: from page-locked memory, non-blocking (the GPU's queue orders the copy before the kernels that read it).
+    On the CPU: the tensors as they are."""
+    device = torch.device(device)
+    if device.type == "cpu":
+        return tuple(tensors)
+    pin = device.type == "cuda"
+    return tuple((t.pin_memory() if pin else t).to(device, non_blocking=True) for t in tensors)
