@@ -264,8 +264,8 @@ class DomainTask(ModelTask):
         self.opt_d = torch.optim.Adam(m.discriminator.parameters(), lr=config.lr)
         to = lambda t: t.to(self.device)  # noqa: E731
         self.xs, self.ys, self.xt = to(self.data.xs_train), to(self.data.ys_train), to(self.data.xt_train)
-        self.batches = Batches(len(self.xs), config.batch_size, self.generator)
-        self.batches_t = Batches(len(self.xt), config.batch_size, self.generator)
+        self.batches = Batches(len(self.xs), config.batch_size, self.generator, device=self.device)
+        self.batches_t = Batches(len(self.xt), config.batch_size, self.generator, device=self.device)
         self.steps = 0
         self._target_acc = float("nan")
 
@@ -284,7 +284,7 @@ class DomainTask(ModelTask):
     def step(self):
         m, cfg = self.model, self.cfg
         m.train()
-        i, j = self.batches.next().to(self.device), self.batches_t.next().to(self.device)
+        i, j = self.batches.next(), self.batches_t.next()
         xs, ys, xt = self.xs[i], self.ys[i], self.xt[j]
         lam = lambda_at(cfg, self.steps)
         ones, zeros = torch.ones(len(xt), 1, device=self.device), torch.zeros(len(xs), 1, device=self.device)

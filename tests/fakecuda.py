@@ -404,6 +404,24 @@ def fake_cuda(monkeypatch=None):
     # the optimisers ask the real accelerator whether a CUDA graph is being captured: never, here
     mp.setattr(torch.optim.Optimizer, "_accelerator_graph_capture_health_check", lambda self: None)
 
+    # torch groups tensors by their C++ device (CPU, here) before a foreach update or clip_grad_norm_: give the
+    # groups of device tensors their claimed device back, or torch would copy its scalars to the CPU for them
+    import torch.nn.utils.clip_grad as clip_mod
+    import torch.optim.optimizer as opt_mod
+    import torch.utils._foreach_utils as fe
+    orig_group = fe._group_tensors_by_device_and_dtype
+
+    def group(*a, **k):
+        out = orig_group(*a, **k)
+        fixed = {}
+        for (dev, dt), v in out.items():
+            first = next((t for lst in v[0] for t in lst if t is not None), None)
+            fixed[(CUDA if isinstance(first, FakeCudaTensor) else dev, dt)] = v
+        return fixed
+
+    for m in (fe, clip_mod, opt_mod):
+        mp.setattr(m, "_group_tensors_by_device_and_dtype", group)
+
     # every thread started while the fake is on runs under it too (modes are thread-local)
     real_run = threading.Thread.run
 
