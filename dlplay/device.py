@@ -130,3 +130,13 @@ def to_device(tensors, device) -> tuple[torch.Tensor, ...]:
         return tuple(tensors)
     pin = device.type == "cuda"
     return tuple((t.pin_memory() if pin else t).to(device, non_blocking=True) for t in tensors)
+
+
+def cpu_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """The model itself when it is on the CPU already, else a CPU copy: for views and saves of a trainer's model,
+    which must never be moved in place (on a GPU the next step would find its weights gone from the device)."""
+    p = next(iter(model.parameters()), None)
+    if p is None or p.device.type == "cpu":
+        return model
+    import copy
+    return copy.deepcopy(model).cpu()

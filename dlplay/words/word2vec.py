@@ -166,7 +166,7 @@ def build_vectors(vocab_size: int, dim: int) -> WordVectors:
 
 def one_hot_identity(W: torch.Tensor, i: int) -> tuple[torch.Tensor, torch.Tensor, float]:
     """(e_i @ W, W[i], largest difference): multiplying a one-hot row by W just picks row i."""
-    e = F.one_hot(torch.tensor(i), W.shape[0]).to(W.dtype)   # (V,) all zeros but a 1 at position i
+    e = F.one_hot(torch.tensor(i, device=W.device), W.shape[0]).to(W.dtype)   # (V,) all zeros but a 1 at i
     product = e @ W                                            # a full V x d matrix product ...
     return product, W[i], float((product - W[i]).abs().max())  # ... equals the row lookup
 
