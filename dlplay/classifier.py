@@ -23,6 +23,7 @@ from torch.nn import functional as F
 import sys
 from dataclasses import dataclass
 
+from .data import on_device
 from . import checkpoints, topics
 from .data import ImageData
 from .device import device_generator, get_device, seed_everything
@@ -111,8 +112,8 @@ class ClassifierTask(ModelTask):
         self.model_config = self.config
         self.model = build_model(**self.config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
-        self.x, self.y = data.x_train.to(self.device), data.y_train.to(self.device)
-        self.x_test, self.y_test = data.x_test.to(self.device), data.y_test.to(self.device)
+        self.x, self.y = on_device(data.x_train, self.device), on_device(data.y_train, self.device)
+        self.x_test, self.y_test = on_device(data.x_test, self.device), on_device(data.y_test, self.device)
         self.batches = Batches(len(self.x), batch_size, self.generator, device=self.device)
         self.device_generator = device_generator(self.device, self.generator)
 

@@ -45,6 +45,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .data import on_device
 from . import checkpoints
 from .device import get_device, seed_everything
 from .errors import InputError
@@ -262,7 +263,7 @@ class DomainTask(ModelTask):
         # Two optimisers so the alternating game's players step separately; the other methods step both at once.
         self.opt = torch.optim.Adam([*m.features.parameters(), *m.classifier.parameters()], lr=config.lr)
         self.opt_d = torch.optim.Adam(m.discriminator.parameters(), lr=config.lr)
-        to = lambda t: t.to(self.device)  # noqa: E731
+        to = lambda t: on_device(t, self.device)  # noqa: E731  one shared copy per device
         self.xs, self.ys, self.xt = to(self.data.xs_train), to(self.data.ys_train), to(self.data.xt_train)
         self.batches = Batches(len(self.xs), config.batch_size, self.generator, device=self.device)
         self.batches_t = Batches(len(self.xt), config.batch_size, self.generator, device=self.device)

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .data import on_device
 from . import checkpoints
 from .data import ImageData
 from .data import load as load_data
@@ -230,7 +231,7 @@ class MultimodalTask(ModelTask):
         self.model = build_model(**self.model_config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.batches = Batches(len(self.data.x_train), config.batch_size, self.generator)
-        self.x = self.data.x_train.to(self.device)
+        self.x = on_device(self.data.x_train, self.device)
         self.factors = factors_of(self.data, "train")
         phrases, _ = canonical_phrases(config.dataset)
         self.captions = self._caption_tokens(phrases)

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .data import on_device
 from . import checkpoints, viz
 from .data import ImageData
 from .device import device_generator, get_device, randn as dev_randn, seed_everything
@@ -207,8 +208,8 @@ class VAETask(ModelTask):
         self.model_config = self.config
         self.model = build_model(**self.config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
-        self.x = data.x_train.to(self.device)
-        self.x_test = data.x_test.to(self.device)
+        self.x = on_device(data.x_train, self.device)
+        self.x_test = on_device(data.x_test, self.device)
         self.batches = Batches(len(self.x), int(batch_size), self.generator, device=self.device)
         self.device_generator = device_generator(self.device, self.generator)
 

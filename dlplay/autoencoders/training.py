@@ -19,6 +19,7 @@ from typing import Literal
 import torch
 from torch.nn import functional as F
 
+from ..data import on_device
 from ..data import dataset_names
 from ..data import load as load_data
 from ..device import device_generator, get_device, rand as dev_rand, randn as dev_randn, seed_everything
@@ -180,7 +181,7 @@ class AutoencoderTask(ModelTask):
         self.model = build_model(**self.model_config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.features = perceptual_features(self.device) if cfg.loss == "perceptual" else None
-        self.x = self.data.x_train.to(self.device)
+        self.x = on_device(self.data.x_train, self.device)
         self.batches = Batches(len(self.x), cfg.batch_size, self.generator, device=self.device)
         self.device_generator = device_generator(self.device, self.generator)
 

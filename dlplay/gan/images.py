@@ -13,6 +13,7 @@ from torch.nn import functional as F
 import functools
 from dataclasses import dataclass
 
+from ..data import on_device
 from .. import limits
 from ..data import ImageData
 from ..device import autocast, device_generator, get_device, randn as dev_randn, seed_everything
@@ -131,7 +132,7 @@ class ImageGANTask(Task):
         self.opt_g = torch.optim.Adam(g_params, lr=lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(m.d_body.parameters(), lr=lr_d, betas=betas)
         self.g_params = g_params
-        self.x, self.y = data.x_train.to(self.device), data.y_train.to(self.device)
+        self.x, self.y = on_device(data.x_train, self.device), on_device(data.y_train, self.device)
         self.batches = Batches(len(self.x), batch_size, self.generator, device=self.device)
         self.device_generator = device_generator(self.device, self.generator)   # noise made on the device
         self.batch_size = batch_size
