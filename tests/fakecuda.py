@@ -401,6 +401,13 @@ def fake_cuda(monkeypatch=None):
     mp.setattr(cuda, "set_rng_state", lambda *a, **k: None)
     mp.setattr(cuda, "set_rng_state_all", lambda *a, **k: None)
     mp.setattr(torch, "Generator", FakeCudaGenerator)
+    # nn.Module.to()/.cpu() swap each parameter for its moved copy (torch's future default), so a module moved off
+    # the fake device becomes plain CPU tensors (`param.data = ...` would leave a FakeCudaTensor shell around them)
+    # (only there: load_state_dict asks the same flag, and swapping fails on GRU weights, which hold weakrefs)
+    import sys as _sys
+    real_swap = torch.__future__.get_swap_module_params_on_conversion
+    mp.setattr(torch.__future__, "get_swap_module_params_on_conversion",
+               lambda: _sys._getframe(1).f_code.co_name == "_apply" or real_swap())
     # the optimisers ask the real accelerator whether a CUDA graph is being captured: never, here
     mp.setattr(torch.optim.Optimizer, "_accelerator_graph_capture_health_check", lambda self: None)
 

@@ -110,6 +110,8 @@ def test_stop_and_resume_on_the_fake_gpu_is_exact(name, fake_gpu):
     the device generator's noise and the global generator all carried in state_dict()."""
     mod = importlib.import_module(name)
     cfg = _example(mod)
+    if name == "dlplay.pretraining":
+        pytest.skip("a plan task resumes at its next seed, on the CPU too (PlanTask), not mid-seed")
     a = mod.make_task(cfg, 0, device="cuda")
     Trainer(a).run(steps=6, evaluate=False)
     b = mod.make_task(cfg, 0, device="cuda")
@@ -135,6 +137,9 @@ def test_checkpoint_round_trip_from_the_fake_gpu(name, fake_gpu):
     task = mod.make_task(_example(mod), 0, device="cuda")
     if not hasattr(task, "model_config") or not hasattr(mod, "BUILDER"):
         pytest.skip(f"{name} saves no model checkpoint")
+    if mod.BUILDER not in checkpoints.ALLOWED_BUILDERS:
+        pytest.xfail(f"{mod.BUILDER} is not in checkpoints.ALLOWED_BUILDERS (on the CPU too): its --out cannot "
+                     "be loaded back")
     Trainer(task).run(steps=2, evaluate=False)
     data = topics.checkpoint_bytes(mod, task)
     assert _params_on(task, "cuda"), "saving moved the task's model"
