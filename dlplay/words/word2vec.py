@@ -279,6 +279,7 @@ class Word2VecTask(Task):
         # the model's random start comes from the task's own generator (not torch's process-wide one), so two
         # sessions building at once with the same seed get the same model
         self.model = build_model(**self.model_config, generator=self.generator).to(self.device)
+        self._device_rng()      # made now (one draw on a GPU), so a resumed task's draws line up with the original
         self.keep = keep_probability(self.vocab.counts, sample)
         # negative sampling: a table where word w fills a share proportional to count^0.75 (as the C code's table)
         p = self.vocab.counts ** 0.75
@@ -475,7 +476,7 @@ class Word2VecTask(Task):
         self.pos, self.words_done = s["pos"], s["words_done"]
         self.generator.set_state(s["rng"])
         if "device_rng" in s:
-            self._device_rng().set_state(s["device_rng"])
+            self.device_generator.set_state(s["device_rng"])
 
 
 # -- the topic contract (dlplay/topics.py) ---------------------------------------------------------------------------
