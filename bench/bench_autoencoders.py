@@ -5,6 +5,8 @@ loop of the same model and batch. Step budgets throughout: the same models on a 
 
 from __future__ import annotations
 
+from bench import bench_device
+
 import time
 
 import torch
@@ -43,7 +45,7 @@ class _BareLoop:
 def _throughput(ds, quick: bool) -> dict:
     """Alternate chunks of engine and bare-loop steps (the machine's load changes over time) and sum them."""
     n, rounds = (200, 3) if quick else (1000, 5)
-    task = ae.make_task(ae.AutoencoderConfig(variant="deep", code_size=8), device="cpu")
+    task = ae.make_task(ae.AutoencoderConfig(variant="deep", code_size=8), device=bench_device())
     tr = Trainer(task, record_every=20)
     bare_loop = _BareLoop(ds)
     tr.run(steps=50, evaluate=False)
@@ -60,7 +62,7 @@ def _throughput(ds, quick: bool) -> dict:
 
 
 def _train(steps: int, seed: int = 0, **kw):
-    task = ae.make_task(ae.AutoencoderConfig(**kw), seed, device="cpu")
+    task = ae.make_task(ae.AutoencoderConfig(**kw), seed, device=bench_device())
     Trainer(task, record_every=100).run(steps=steps)
     return task
 

@@ -4,6 +4,8 @@ word2vec on the same corpus; query latency on a warm library."""
 
 from __future__ import annotations
 
+from bench import bench_device
+
 import time
 
 import numpy as np
@@ -77,7 +79,7 @@ def _glove_rows(quick: bool) -> list[dict]:
     tr = Trainer(task, record_every=50).run(steps=epochs * task.steps_per_epoch)   # a step budget: this CPU's
     g = glove.scores(task.vocab.words, task.vectors())                              # speed drifts with its load
     settings = {**PRETRAIN_SETTINGS, "epochs": 1 if quick else 5}
-    w2v = Word2VecTask(corpus(name), seed=0, device="cpu", **settings)
+    w2v = Word2VecTask(corpus(name), seed=0, device=bench_device(), **settings)
     t = Trainer(w2v, record_every=200).run(steps=w2v.total_steps)
     w = glove.scores(w2v.vocab.words, w2v.vectors())
     note = f"GloVe {tr.seconds:.0f} s; word2vec {t.seconds:.0f} s in the same run"

@@ -5,6 +5,8 @@ source test accuracy, the discriminator played against and a fresh one, each as 
 
 from __future__ import annotations
 
+from bench import bench_device
+
 import statistics
 
 from dlplay import domain as D
@@ -17,7 +19,7 @@ def _runs(method: str, steps: int, seeds, target: str = "photo") -> dict[str, li
     out: dict[str, list[float]] = {k: [] for k in KEYS}
     out["seconds"] = []
     for seed in seeds:
-        task = D.make_task(D.DomainConfig(target=target, method=method), seed, device="cpu")
+        task = D.make_task(D.DomainConfig(target=target, method=method), seed, device=bench_device())
         tr = Trainer(task, record_every=50).run(steps=steps)
         for k in KEYS:
             out[k].append(tr.last_eval[k])

@@ -3,6 +3,8 @@ ring-of-8 quality after 30 s, the vanishing-gradient preset against the healthy 
 
 from __future__ import annotations
 
+from bench import bench_device
+
 import time
 
 import numpy as np
@@ -113,7 +115,7 @@ def _image_gan(seconds: float) -> dict:
     from dlplay.gan import ImageGANTask
 
     j = load_judge()
-    task = ImageGANTask(data.load("digits"), conditional=True, seed=0, device="cpu", judge=j)
+    task = ImageGANTask(data.load("digits"), conditional=True, seed=0, device=bench_device(), judge=j)
     tr = Trainer(task, record_every=10).run(seconds=seconds)
     noise = judge(j, torch.rand(64, 1, 8, 8))["confident_share"]
     return {"what": f"conditional DCGAN on digits, {seconds:g} s: share of 64 samples the judge calls a digit",

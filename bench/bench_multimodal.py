@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from bench import bench_device
+
 import numpy as np
 
 from dlplay import multimodal as mm
@@ -18,7 +20,7 @@ from dlplay.train import Trainer
 
 def _runs(dataset: str, seeds):
     for seed in seeds:
-        task = mm.make_task(mm.MMConfig(dataset=dataset), seed, device="cpu")
+        task = mm.make_task(mm.MMConfig(dataset=dataset), seed, device=bench_device())
         tr = Trainer(task, record_every=50).run(steps=mm.SHIPPED[mm.shipped_for(dataset)].steps)
         yield task, tr
 

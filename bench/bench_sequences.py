@@ -8,6 +8,8 @@ Jobs: ngram, charlm-lstm, charlm-rnn, gradients, copy-rnn, copy-lstm, reverse-at
 
 from __future__ import annotations
 
+from bench import bench_device
+
 import argparse
 import json
 import sys
@@ -27,7 +29,7 @@ KW: dict = {}   # config overrides from --kw (for sweeps)
 
 def _train(cfg, seconds, seed, steps=None):
     cfg = cfg.replace(**{k: v for k, v in KW.items() if hasattr(cfg, k)})
-    task = sq.make_task(cfg, seed, device="cpu")
+    task = sq.make_task(cfg, seed, device=bench_device())
     tr = Trainer(task, record_every=50).run(seconds=seconds if steps is None else None, steps=steps)
     return task, tr
 

@@ -13,6 +13,7 @@ import time
 
 import torch
 
+from bench import bench_device, sync
 from dlplay import style
 from dlplay.train import Trainer
 
@@ -26,6 +27,7 @@ def _bare_steps(task: style.StyleTransferTask):
     layers = task.layers
 
     def run(n: int) -> float:
+        sync(x.device)
         t0 = time.perf_counter()
         for _ in range(n):
             opt.zero_grad()
@@ -33,6 +35,7 @@ def _bare_steps(task: style.StyleTransferTask):
             loss = sum(v.pow(2).mean() for v in f.values())
             loss.backward()
             opt.step()
+        sync(x.device)                  # the GPU's queue drained: the clock reads the work, not the queueing
         return time.perf_counter() - t0
     return run
 
@@ -76,10 +79,10 @@ def _shift_rows(quick: bool) -> list[dict]:
 def rows(quick: bool) -> list[dict]:
     size, steps = (128, 40) if quick else (256, 150)
     content, sty = style.example("cat"), style.example("brush strokes (generated)")
-    task = style.StyleTransferTask(content, sty, size=size, seed=0)
+    task = style.StyleTransferTask(content, sty, size=size, seed=0, device=bench_device())
     start = task.evaluate()
     Trainer(task).run(steps=3, evaluate=False)              # warm-up, then a fresh task for the measured run
-    task = style.StyleTransferTask(content, sty, size=size, seed=0)
+    task = style.StyleTransferTask(content, sty, size=size, seed=0, device=bench_device())
     bare_run, tr, bare = _bare_steps(task), Trainer(task, record_every=5), 0.0
     sizes = [steps // CHUNKS + (i < steps % CHUNKS) for i in range(CHUNKS)]   # the same steps for both loops
     for i, n in enumerate(sizes):   # the Trainer resumes where it stopped: the chunks add up to one run

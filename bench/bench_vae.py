@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from bench import bench_device
+
 import time
 
 import torch
@@ -28,7 +30,7 @@ def _twenty_seconds(ds, quick: bool) -> list[dict]:
     # A step budget, the page's default (3,000 steps, about 20 s on an idle 2-core CPU): on a loaded machine a
     # time budget measured the load, not the model (3 s there gave 51 steps and no digits).
     steps = vae.SHIPPED["vae_digits"].steps
-    task = vae.VAETask(ds, latent=2, beta=1.0, seed=0, device="cpu")
+    task = vae.VAETask(ds, latent=2, beta=1.0, seed=0, device=bench_device())
     start = task.evaluate()
     tr = Trainer(task, record_every=50).run(steps=steps)
     end = tr.last_eval
@@ -50,7 +52,7 @@ def _ae_versus_vae(ds, quick: bool) -> list[dict]:
     judge = load_judge()
     rows = []
     for latent in (2, 16):
-        pair = vae.PairTask(ds, seed=0, latent=latent, device="cpu")
+        pair = vae.PairTask(ds, seed=0, latent=latent, device=bench_device())
         Trainer(pair, record_every=100).run(steps=steps)
         conf = {}
         for name, m in (("vae", pair.vae.model), ("ae", pair.ae.model)):
@@ -66,7 +68,7 @@ def _ae_versus_vae(ds, quick: bool) -> list[dict]:
 
 def _speed(ds, quick: bool) -> dict:
     n = 200 if quick else 2000
-    task = vae.VAETask(ds, latent=2, seed=0, device="cpu")
+    task = vae.VAETask(ds, latent=2, seed=0, device=bench_device())
     Trainer(task).run(steps=20)
     t0 = time.perf_counter()
     Trainer(task).run(steps=n, evaluate=False)

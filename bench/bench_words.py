@@ -4,6 +4,8 @@ majority-class rate, by 5-fold cross-validation."""
 
 from __future__ import annotations
 
+from bench import bench_device
+
 import itertools
 import time
 
@@ -19,7 +21,7 @@ def _word2vec_rows(quick: bool) -> list[dict]:
     settings = dict(arch="skipgram", loss="negative", dim=100, window=5, negative=5, min_count=5, sample=1e-3,
                     epochs=1 if quick else 5)
     g = W.train_gensim(docs, workers=2, **settings)
-    task = W.Word2VecTask(docs, seed=0, device="cpu", **settings)
+    task = W.Word2VecTask(docs, seed=0, device=bench_device(), **settings)
     t0 = time.perf_counter()
     Trainer(task, record_every=50).run(steps=task.total_steps)
     secs = time.perf_counter() - t0

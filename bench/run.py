@@ -73,7 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every row")
     ap.add_argument("--only", nargs="*", default=None, help="bench names (files bench_<name>.py)")
     ap.add_argument("--out", default=None, help="JSON file to write (default bench/results/latest.json)")
+    ap.add_argument("--device", default=None, help="train the rows' tasks on this device (default cpu); "
+                    "the timed loops wait for the GPU before reading the clock")
     args = ap.parse_args(argv)
+    if args.device:
+        import os
+        os.environ["DLPLAY_BENCH_DEVICE"] = args.device
     sys.path.insert(0, str(ROOT))
     import torch
 

@@ -301,8 +301,12 @@ class Backbone:
         return next(self.model.parameters()).device
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        mean = torch.tensor(self.mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+        key = (x.device, x.dtype)     # the constants made once per device and dtype (a copy per call would wait)
+        cache = self.__dict__.setdefault("_norm", {})
+        if key not in cache:
+            cache[key] = (torch.tensor(self.mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1),
+                          torch.tensor(self.std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1))
+        mean, std = cache[key]
         return (x - mean) / std
 
     def features(self, x: torch.Tensor, layers) -> dict[str, torch.Tensor]:

@@ -23,9 +23,10 @@ from torch.nn import functional as F
 import sys
 from dataclasses import dataclass
 
+from .data import on_device
 from . import checkpoints, topics
 from .data import ImageData
-from .device import get_device, seed_everything
+from .device import device_generator, get_device, seed_everything
 from .topics import Config, Shipped
 from .train import Batches, ModelTask, Trainer
 
@@ -40,18 +41,19 @@ def build_model(image_shape=(1, 8, 8), n_classes: int = 10, hidden: int = 128) -
 
 
 def make_junk(x: torch.Tensor, y: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
-    """n images that are not digits, built from the batch x (labels y): four kinds in equal parts."""
-    g = generator
-    k = torch.randint(0, len(x), (n,), generator=g)
-    j = torch.randint(0, len(x), (n,), generator=g)
+    """n images that are not digits, built from the batch x (labels y): four kinds in equal parts. Drawn on x's
+    device from `generator` (which must live there too: device.device_generator)."""
+    g, dev = generator, x.device
+    k = torch.randint(0, len(x), (n,), generator=g, device=dev)
+    j = torch.randint(0, len(x), (n,), generator=g, device=dev)
     shape = x.shape[1:]
-    noise = torch.rand((n, *shape), generator=g)
-    blobs = F.avg_pool2d(torch.rand((n, *shape), generator=g), 3, 1, 1)
+    noise = torch.rand((n, *shape), generator=g, device=dev)
+    blobs = F.avg_pool2d(torch.rand((n, *shape), generator=g, device=dev), 3, 1, 1)
     blobs = (blobs - blobs.amin((1, 2, 3), True)) / (blobs.amax((1, 2, 3), True) - blobs.amin((1, 2, 3), True) + 1e-6)
     flat = x[k].flatten(1)
-    shuffled = flat[:, torch.randperm(flat.shape[1], generator=g)].view(n, *shape)
+    shuffled = flat[:, torch.randperm(flat.shape[1], generator=g, device=dev)].view(n, *shape)
     mixed = 0.5 * (x[k] + x[j])
-    kind = torch.randint(0, 4, (n,), generator=g)
+    kind = torch.randint(0, 4, (n,), generator=g, device=dev)
     out = torch.where((kind == 0).view(-1, 1, 1, 1), noise, blobs)
     out = torch.where((kind == 2).view(-1, 1, 1, 1), shuffled, out)
     out = torch.where(((kind == 3) & (y[k] != y[j])).view(-1, 1, 1, 1), mixed, out)
@@ -59,15 +61,18 @@ def make_junk(x: torch.Tensor, y: torch.Tensor, n: int, generator: torch.Generat
 
 
 _BLUR = torch.tensor([[1., 2., 1.], [2., 4., 2.], [1., 2., 1.]]) / 16  # a 3x3 binomial (Gaussian-like) kernel
+_BLUR_ON: dict = {}     # the kernel copied once per device (a copy each step would make the CPU wait for the GPU)
 
 
 def soften(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Real digits made softer, as a decoder would draw them: for half of them a random blend with a blurred copy,
     and for half of them a random contrast between 60% and 100% (independently)."""
     n, c = len(x), x.shape[1]
-    k = _BLUR.to(x.device).expand(c, 1, 3, 3)
+    if x.device not in _BLUR_ON:
+        _BLUR_ON[x.device] = _BLUR.to(x.device)
+    k = _BLUR_ON[x.device].expand(c, 1, 3, 3)
     blurred = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k, groups=c)
-    u = torch.rand(n, 4, generator=generator).to(x.device).view(n, 4, 1, 1)
+    u = torch.rand(n, 4, generator=generator, device=x.device).view(n, 4, 1, 1)
     a = torch.where(u[:, :1] < 0.5, u[:, 1:2], torch.zeros_like(u[:, 1:2]))
     gain = torch.where(u[:, 2:3] < 0.5, 0.6 + 0.4 * u[:, 3:4], torch.ones_like(u[:, 3:4]))
     return ((1 - a) * x + a * blurred) * gain
@@ -107,16 +112,17 @@ class ClassifierTask(ModelTask):
         self.model_config = self.config
         self.model = build_model(**self.config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
-        self.x, self.y = data.x_train.to(self.device), data.y_train.to(self.device)
-        self.x_test, self.y_test = data.x_test.to(self.device), data.y_test.to(self.device)
-        self.batches = Batches(len(self.x), batch_size, self.generator)
+        self.x, self.y = on_device(data.x_train, self.device), on_device(data.y_train, self.device)
+        self.x_test, self.y_test = on_device(data.x_test, self.device), on_device(data.y_test, self.device)
+        self.batches = Batches(len(self.x), batch_size, self.generator, device=self.device)
+        self.device_generator = device_generator(self.device, self.generator)
 
     def step(self):
         self.model.train()
-        idx = self.batches.next().to(self.device)
+        idx = self.batches.next()
         x, y = self.x[idx], self.y[idx]
-        x = soften(x, self.generator)
-        junk = make_junk(x.cpu(), y.cpu(), len(idx) // 2, self.generator).to(self.device)
+        x = soften(x, self.device_generator)
+        junk = make_junk(x, y, len(idx) // 2, self.device_generator)
         junk_label = torch.full((len(junk),), self.config["n_classes"], device=self.device)
         logits = self.model(torch.cat([x, junk]))
         loss = F.cross_entropy(logits, torch.cat([y, junk_label]))

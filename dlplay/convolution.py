@@ -36,6 +36,7 @@ from plotly.subplots import make_subplots
 from torch import nn
 from torch.nn import functional as F
 
+from .data import on_device
 from . import topics
 from .device import get_device, seed_everything
 from .errors import InputError
@@ -364,12 +365,12 @@ class CNNTask(ModelTask):
                              "n_classes": len(data.class_names)}
         self.model = build_model(**self.model_config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        self.x, self.y = data.x_train.to(self.device), data.y_train.to(self.device)
-        self.x_test, self.y_test = data.x_test.to(self.device), data.y_test.to(self.device)
-        self.batches = Batches(len(self.x), config.batch_size, self.generator)
+        self.x, self.y = on_device(data.x_train, self.device), on_device(data.y_train, self.device)
+        self.x_test, self.y_test = on_device(data.x_test, self.device), on_device(data.y_test, self.device)
+        self.batches = Batches(len(self.x), config.batch_size, self.generator, device=self.device)
 
     def step(self):
-        idx = self.batches.next().to(self.device)
+        idx = self.batches.next()
         logits = self.model(self.x[idx])
         loss = F.cross_entropy(logits, self.y[idx])
         self.opt.zero_grad(set_to_none=True)

@@ -45,6 +45,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .data import on_device
 from . import checkpoints
 from .device import get_device, seed_everything
 from .errors import InputError
@@ -262,10 +263,10 @@ class DomainTask(ModelTask):
         # Two optimisers so the alternating game's players step separately; the other methods step both at once.
         self.opt = torch.optim.Adam([*m.features.parameters(), *m.classifier.parameters()], lr=config.lr)
         self.opt_d = torch.optim.Adam(m.discriminator.parameters(), lr=config.lr)
-        to = lambda t: t.to(self.device)  # noqa: E731
+        to = lambda t: on_device(t, self.device)  # noqa: E731  one shared copy per device
         self.xs, self.ys, self.xt = to(self.data.xs_train), to(self.data.ys_train), to(self.data.xt_train)
-        self.batches = Batches(len(self.xs), config.batch_size, self.generator)
-        self.batches_t = Batches(len(self.xt), config.batch_size, self.generator)
+        self.batches = Batches(len(self.xs), config.batch_size, self.generator, device=self.device)
+        self.batches_t = Batches(len(self.xt), config.batch_size, self.generator, device=self.device)
         self.steps = 0
         self._target_acc = float("nan")
 
@@ -284,7 +285,7 @@ class DomainTask(ModelTask):
     def step(self):
         m, cfg = self.model, self.cfg
         m.train()
-        i, j = self.batches.next().to(self.device), self.batches_t.next().to(self.device)
+        i, j = self.batches.next(), self.batches_t.next()
         xs, ys, xt = self.xs[i], self.ys[i], self.xt[j]
         lam = lambda_at(cfg, self.steps)
         ones, zeros = torch.ones(len(xt), 1, device=self.device), torch.zeros(len(xs), 1, device=self.device)

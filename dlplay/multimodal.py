@@ -28,9 +28,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .data import on_device
 from . import checkpoints
 from .data import ImageData
 from .data import load as load_data
+from .device import to_device
 from .errors import InputError
 from .topics import Config, Shipped
 from .train import Batches, ModelTask
@@ -229,7 +231,7 @@ class MultimodalTask(ModelTask):
         self.model = build_model(**self.model_config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.batches = Batches(len(self.data.x_train), config.batch_size, self.generator)
-        self.x = self.data.x_train.to(self.device)
+        self.x = on_device(self.data.x_train, self.device)
         self.factors = factors_of(self.data, "train")
         phrases, _ = canonical_phrases(config.dataset)
         self.captions = self._caption_tokens(phrases)
@@ -248,13 +250,16 @@ class MultimodalTask(ModelTask):
         stated = np.stack(stated)
         # match[i, j]: phrase j fits image i (every factor the phrase states agrees with the image's)
         match = ((stated[None, :, :] == -1) | (stated[None, :, :] == f[:, None, :])).all(-1)
-        zi = self.model.encode_image(self.x[idx.to(self.device)])
-        zt = self.model.encode_tokens(token_ids(self.model, texts).to(self.device))
-        loss = clip_loss(zi, zt, torch.as_tensor(match, dtype=torch.float32, device=self.device),
-                         self.config.temperature)
+        # what the step built on the host, copied in one go without waiting for the GPU
+        cap_rows = torch.tensor([self.phrase_of[tuple(r)] for r in f])
+        idx_d, tok, match_d, cap_rows = to_device(
+            (idx, token_ids(self.model, texts), torch.as_tensor(match, dtype=torch.float32), cap_rows), self.device)
+        zi = self.model.encode_image(self.x[idx_d])
+        zt = self.model.encode_tokens(tok)
+        loss = clip_loss(zi, zt, match_d, self.config.temperature)
         out = {"contrastive": loss.detach()}
         if self.config.caption_weight > 0:
-            cap = self.captions[[self.phrase_of[tuple(r)] for r in f]]
+            cap = self.captions[cap_rows]
             logits = self.model.caption_logits(zi.detach(), cap[:, :-1])
             cap_loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), cap[:, 1:].reshape(-1))
             loss = loss + self.config.caption_weight * cap_loss

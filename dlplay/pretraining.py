@@ -50,7 +50,7 @@ from torch.nn import functional as F
 
 from . import checkpoints
 from .data import ImageData
-from .device import get_device, seed_everything
+from .device import device_generator, get_device, rand as dev_rand, seed_everything
 from .errors import InputError
 from .topics import Config, Shipped
 from .train import Batches, ModelTask, Task, Trainer
@@ -99,8 +99,8 @@ class RBM(nn.Module):
 
 
 def bernoulli(p: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """A 0/1 sample with P(1) = p, drawn from the task's own generator (on the CPU, then moved)."""
-    return (torch.rand(p.shape, generator=generator).to(p.device) < p).float()
+    """A 0/1 sample with P(1) = p, drawn from the given generator (a device generator on a GPU: no copy)."""
+    return (dev_rand(p.shape, generator, p.device) < p).float()   # drawn where the generator lives
 
 
 def binarise(x: torch.Tensor) -> torch.Tensor:
@@ -396,11 +396,12 @@ class RBMTask(ModelTask):
             p = self.v.mean(0).clamp(0.01, 0.99)
             self.model.b.copy_(torch.log(p / (1 - p)))
         self.opt = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum)
-        self.batches = Batches(len(self.v), config.batch_size, self.generator)
+        self.batches = Batches(len(self.v), config.batch_size, self.generator, device=self.device)
+        self.device_generator = device_generator(self.device, self.generator)
 
     def step(self):
-        v0 = self.v[self.batches.next().to(self.device)]
-        update, vk = cd_k(self.model, v0, self.cfg.k, self.generator)
+        v0 = self.v[self.batches.next()]
+        update, vk = cd_k(self.model, v0, self.cfg.k, self.device_generator)
         for name, p in self.model.named_parameters():
             p.grad = -update[name]
         self.opt.step()
@@ -547,7 +548,7 @@ class StackTask(PlanTask):
             self.layer_losses = []
             for i, lin in enumerate(net.layers):           # greedy: one shallow autoencoder per layer
                 self.phase = f"seed {s}: pre-training layer {i + 1} of {len(net.layers)}"
-                batches = Batches(len(h), 64, g)
+                batches = Batches(len(h), 64, g, device=self.device)
                 for loss in pretrain_layer(lin, h, cfg.activation, cfg.pretrain_steps, cfg.lr, batches, i == 0):
                     self.done_steps += 1
                     yield {"pretrain_loss": loss}
@@ -621,11 +622,12 @@ class DBNTask(PlanTask):
         for r in itertools.count(len(self.results)):   # a resumed plan goes on with the next seed
             s = self.seed + r
             g = torch.Generator().manual_seed(s)
+            gd = device_generator(self.device, g)             # the Gibbs samples' noise, made on the device
             torch.manual_seed(s)
             self.model = build_model(**self.model_config).to(self.device)
             dbn, rnd = self.model["dbn"], self.model["random_init"]
             opt_rnd = torch.optim.Adam(rnd.parameters(), lr=cfg.lr)
-            rnd_batches = Batches(len(self.x), 64, g)
+            rnd_batches = Batches(len(self.x), 64, g, device=self.device)
 
             def random_step():
                 x = self.x[rnd_batches.next().to(self.device)]
@@ -643,10 +645,10 @@ class DBNTask(PlanTask):
                 with torch.no_grad():
                     rbm.W.copy_(0.01 * torch.randn(rbm.W.shape, generator=g))
                 opt = torch.optim.SGD(rbm.parameters(), lr=cfg.rbm_lr, momentum=0.5)
-                batches = Batches(len(h), 32, g)
+                batches = Batches(len(h), 32, g, device=self.device)
                 for _ in range(cfg.rbm_steps):
-                    v0 = bernoulli(h[batches.next().to(self.device)], g)   # sample binary states from the probabilities
-                    update, _ = cd_k(rbm, v0, cfg.k, g)
+                    v0 = bernoulli(h[batches.next()], gd)   # sample binary states from the probabilities
+                    update, _ = cd_k(rbm, v0, cfg.k, gd)
                     for name, p in rbm.named_parameters():
                         p.grad = -update[name]
                     opt.step()
@@ -662,7 +664,7 @@ class DBNTask(PlanTask):
                     h = rbm.p_h(h)                             # its hidden probabilities are the next RBM's data
             self.phase = f"seed {s}: fine-tuning both autoencoders end to end"
             opt_dbn = torch.optim.Adam(dbn.parameters(), lr=cfg.lr)
-            batches = Batches(len(self.x), 64, g)
+            batches = Batches(len(self.x), 64, g, device=self.device)
             for i in range(cfg.finetune_steps):
                 x = self.x[batches.next().to(self.device)]
                 loss = F.mse_loss(dbn(x).flatten(1), x)

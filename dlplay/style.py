@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFilter
 
 from . import backbones, limits, viz
-from .device import get_device, seed_everything
+from .device import autocast, get_device, seed_everything
 from .data.uploads import MAX_UPLOAD_BYTES
 from .errors import InputError
 from .topics import Config, Shipped
@@ -395,7 +395,7 @@ class StyleTransferTask(Task):
 
     def __init__(self, content, style, config: StyleConfig | None = None, *, seed: int = 0,
                  device: torch.device | str | None = None, notes: list[str] | None = None, **overrides):
-        self.device = torch.device(device) if isinstance(device, str) else (device or get_device())
+        self.device = get_device(device)     # a name or a torch.device; CUDA gets cudnn.benchmark and TF32
         cfg = config or StyleConfig()
         if overrides:
             cfg = dataclasses.replace(cfg, **overrides)
@@ -439,7 +439,9 @@ class StyleTransferTask(Task):
 
     def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The three losses of picture x (1, 3, H, W) and their weighted sum (Gatys eq. 7 plus TV)."""
-        f = self.bb.features(x, self.layers)
+        with autocast(x.device):   # bfloat16 features on a GPU with $DLPLAY_AMP=1 (device.autocast); else nothing
+            f = self.bb.features(x, self.layers)
+        f = {k: v.float() for k, v in f.items()}     # Gram matrices and losses in float32 either way
         c = content_loss(f[self.content_layer], self.content_target, self.content_scale)
         s = style_loss({k: gram_matrix(f[k]) for k in self.style_layers}, self.style_targets, self.style_scale)
         tv = tv_loss(x)

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import torch
 
 from . import limits
-from .errors import TrainingDiverged
+from .errors import InputError, TrainingDiverged
 
 Metrics = dict[str, float]
 
@@ -65,11 +65,16 @@ class ModelTask(Task):
     """A Task whose whole state is `self.model`, its optimiser `self.opt` and its batch order `self.batches` (most
     demos): saving and restoring those three is what makes a stop/resume or a NaN rollback exact."""
 
+    device_generator: torch.Generator | None = None   # noise drawn on a GPU comes from this one (device.py)
+
     def state_dict(self):
         # torch's global generator too: dropout draws from it (nn.Dropout takes no generator), so a run resumed in
         # another process (the runner's workers) continues the same masks. Each worker runs one task at a time.
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "batches": self.batches.state_dict(),
-                "global_rng": torch.random.get_rng_state()}
+        s = {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "batches": self.batches.state_dict(),
+             "global_rng": torch.random.get_rng_state()}
+        if self.device_generator is not None and self.device_generator is not self.batches.generator:
+            s["device_rng"] = self.device_generator.get_state()   # a GPU generator's state is host-side: no wait
+        return s
 
     def load_state_dict(self, s):
         self.model.load_state_dict(s["model"])
@@ -77,6 +82,8 @@ class ModelTask(Task):
         self.batches.load_state_dict(s["batches"])
         if "global_rng" in s:
             torch.random.set_rng_state(s["global_rng"])
+        if "device_rng" in s and self.device_generator is not None:
+            self.device_generator.set_state(s["device_rng"])
 
     def live_state(self):
         return {"model": self.model.state_dict()}     # the live view needs only the weights
@@ -100,6 +107,17 @@ class FunctionTask(Task):
 
 def _to_float(v) -> float:
     return float(v.detach().item()) if isinstance(v, torch.Tensor) else float(v)
+
+
+def _out_of_memory(e: BaseException) -> InputError:
+    """CUDA out of memory as a sentence (the cached blocks are given back first, so the next try can fit)."""
+    try:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # noqa: BLE001 - freeing the cache is a courtesy
+        pass
+    return InputError("The GPU ran out of memory for this run (other sessions share it). Try a smaller size: fewer "
+                      "pixels, a smaller batch or a smaller model, and train again.")
 
 
 class Trainer:
@@ -169,7 +187,10 @@ class Trainer:
                 self.stopped_reason = "finished"
                 break
             self._maybe_snapshot()
-            out = self.task.step()
+            try:
+                out = self.task.step()
+            except torch.OutOfMemoryError as e:
+                raise _out_of_memory(e) from None
             taken += 1
             self.steps += 1
             record = self.steps % self.record_every == 0 or (steps is not None and taken == steps)
@@ -183,7 +204,10 @@ class Trainer:
                     break
         self.seconds += time.perf_counter() - start
         if evaluate:
-            self.last_eval = {k: _to_float(v) for k, v in self.task.evaluate().items()}
+            try:
+                self.last_eval = {k: _to_float(v) for k, v in self.task.evaluate().items()}
+            except torch.OutOfMemoryError as e:
+                raise _out_of_memory(e) from None
         return self
 
     # -- divergence: detected on the step it happens, rolled back to weights whose loss was finite ----------------
@@ -207,10 +231,21 @@ class Trainer:
             bad = torch.stack([(~torch.isfinite(v.detach().float())).any() for v in tensors]).any()
             self._bad = bad if self._bad is None else self._bad | bad
             return None
-        m = {k: _to_float(v) for k, v in out.items()}
+        if tensors:     # one transfer for all of this step's device metrics and the unrecorded steps' flag
+            keys = [k for k, v in out.items() if isinstance(v, torch.Tensor) and v.device.type != "cpu"]
+            dt = torch.float32 if tensors[0].device.type == "mps" else torch.float64   # MPS has no float64
+            vals = [out[k].detach().reshape(()).to(dt) for k in keys]
+            if self._bad is not None:
+                vals.append(self._bad.to(dt))
+            host = torch.stack(vals).cpu().tolist()
+            m = {k: (host[keys.index(k)] if k in keys else _to_float(v)) for k, v in out.items()}
+            unrecorded_bad = bool(host[-1]) if self._bad is not None else False
+        else:
+            m = {k: _to_float(v) for k, v in out.items()}
+            unrecorded_bad = self._bad is not None and bool(self._bad)
         bad = [k for k, v in m.items() if not math.isfinite(v)]
         if self._bad is not None:
-            if bool(self._bad) and not bad:
+            if unrecorded_bad and not bad:
                 bad = ["a metric"]
             self._bad = None
         if bad:
@@ -232,20 +267,30 @@ class Trainer:
 
 
 class Batches:
-    """Endless shuffled minibatch indices drawn from the task's own generator (epoch by epoch, no repeats within one)."""
+    """Endless shuffled minibatch indices drawn from the task's own generator (epoch by epoch, no repeats within one).
 
-    def __init__(self, n: int, batch_size: int, generator: torch.Generator):
+    With `device` (a GPU) each epoch's order is drawn on the CPU, from the same generator (so a run gives the same
+    batches on any device), and copied to the device once per epoch: the batches of a step are then slices of a
+    device tensor and indexing the device dataset with them never waits for the GPU."""
+
+    def __init__(self, n: int, batch_size: int, generator: torch.Generator, device=None):
         self.n, self.batch_size, self.generator = n, min(batch_size, n), generator
-        self._perm = torch.empty(0, dtype=torch.long)
+        self.device = None if device is None or torch.device(device).type == "cpu" else torch.device(device)
+        self._perm = torch.empty(0, dtype=torch.long)     # on the CPU: what state_dict() saves
+        self._perm_dev = self._perm                       # the same order on the device
         self._pos = 0
         self.epoch = 0
+
+    def _moved(self) -> None:
+        self._perm_dev = self._perm if self.device is None else self._perm.to(self.device)
 
     def next(self) -> torch.Tensor:
         if self._pos + self.batch_size > len(self._perm):
             self._perm = torch.randperm(self.n, generator=self.generator)
+            self._moved()
             self._pos = 0
             self.epoch += 1
-        idx = self._perm[self._pos:self._pos + self.batch_size]
+        idx = self._perm_dev[self._pos:self._pos + self.batch_size]
         self._pos += self.batch_size
         return idx
 
@@ -255,4 +300,5 @@ class Batches:
 
     def load_state_dict(self, s: dict) -> None:
         self._perm, self._pos, self.epoch = s["perm"].clone(), s["pos"], s["epoch"]
+        self._moved()
         self.generator.set_state(s["rng"])

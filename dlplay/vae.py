@@ -31,9 +31,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .data import on_device
 from . import checkpoints, viz
 from .data import ImageData
-from .device import get_device, seed_everything
+from .device import device_generator, get_device, randn as dev_randn, seed_everything
 from .errors import InputError
 from .limits import check_range
 from .topics import Config, Shipped
@@ -117,7 +118,7 @@ def build_model(image_shape=(1, 8, 8), latent: int = 2, arch: str = "mlp", hidde
 def reparameterise(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """z = mu + sigma * eps, eps ~ N(0, I) (K&W 2014, section 2.4): the noise is an input, so gradients reach mu
     and sigma."""
-    eps = torch.randn(mu.shape, generator=generator).to(mu.device)
+    eps = dev_randn(mu.shape, generator, mu.device)
     return mu + torch.exp(0.5 * logvar) * eps
 
 
@@ -207,14 +208,15 @@ class VAETask(ModelTask):
         self.model_config = self.config
         self.model = build_model(**self.config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
-        self.x = data.x_train.to(self.device)
-        self.x_test = data.x_test.to(self.device)
-        self.batches = Batches(len(self.x), int(batch_size), self.generator)
+        self.x = on_device(data.x_train, self.device)
+        self.x_test = on_device(data.x_test, self.device)
+        self.batches = Batches(len(self.x), int(batch_size), self.generator, device=self.device)
+        self.device_generator = device_generator(self.device, self.generator)
 
     def step(self):
         self.model.train()
-        x = self.x[self.batches.next().to(self.device)]
-        m = loss_terms(self.model, x, self.beta, self.generator)
+        x = self.x[self.batches.next()]
+        m = loss_terms(self.model, x, self.beta, self.device_generator)
         self.opt.zero_grad(set_to_none=True)
         m["loss"].backward()
         self.opt.step()

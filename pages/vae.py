@@ -5,6 +5,7 @@ import streamlit as st
 import torch
 
 from dlplay import checkpoints, data, vae, viz
+from dlplay.device import cpu_copy
 from dlplay.classifier import judge, load_judge
 from dlplay.ui import (Vectors, device_badge, errors_shown, image_grid, latent_sliders, page_header,
                        publish_vectors, share, training_panel)
@@ -141,7 +142,7 @@ else:
             + ("" if ds_name == "digits" else f" The views below use digits until you train on {ds_name}."),
             icon=":material/info:")
 
-model = model.cpu().eval()
+model = cpu_copy(model).eval()   # a CPU copy on a GPU: moving the trainer's own model would break its next step
 mu, sd = vae.encode_means(model, ds_view.x_test)
 d = mu.shape[1]
 if own:

@@ -19,9 +19,10 @@ from typing import Literal
 import torch
 from torch.nn import functional as F
 
+from ..data import on_device
 from ..data import dataset_names
 from ..data import load as load_data
-from ..device import get_device, seed_everything
+from ..device import device_generator, get_device, rand as dev_rand, randn as dev_randn, seed_everything
 from ..errors import InputError
 from ..topics import Config
 from ..train import Batches, ModelTask
@@ -102,16 +103,16 @@ def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator
     if kind not in NOISE_KINDS:
         raise InputError(f"Unknown noise {kind!r}: choose gaussian or dropout.")
     if kind == "gaussian":
-        eps = torch.randn(x.shape, generator=generator).to(x.device)
+        eps = dev_randn(x.shape, generator, x.device)
         return (x + level * eps).clamp(0, 1)
-    keep = (torch.rand(x.shape, generator=generator) >= level).to(x.device)
+    keep = dev_rand(x.shape, generator, x.device) >= level
     return x * keep
 
 
 def drop_code(z: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """The redundant autoencoder's code during training: each number zeroed with probability p. No 1/(1-p)
     rescaling: a knocked-out unit at test time is a plain zero, and that is what the decoder learns to live with."""
-    keep = (torch.rand(z.shape, generator=generator) >= p).to(z.device)
+    keep = dev_rand(z.shape, generator, z.device) >= p
     return z * keep
 
 
@@ -183,8 +184,9 @@ class AutoencoderTask(ModelTask):
         self.model = build_model(**self.model_config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.features = perceptual_features(self.device) if cfg.loss == "perceptual" else None
-        self.x = self.data.x_train.to(self.device)
-        self.batches = Batches(len(self.x), cfg.batch_size, self.generator)
+        self.x = on_device(self.data.x_train, self.device)
+        self.batches = Batches(len(self.x), cfg.batch_size, self.generator, device=self.device)
+        self.device_generator = device_generator(self.device, self.generator)
 
     def retune(self, config: AutoencoderConfig) -> None:
         self.config = cfg = config.resolved()
@@ -199,8 +201,8 @@ class AutoencoderTask(ModelTask):
 
     def step(self):
         self.model.train()
-        x = self.x[self.batches.next().to(self.device)]
-        out = loss_terms(self.model, x, self.variant, self.weight, self.noise, self.generator, self.features)
+        x = self.x[self.batches.next()]
+        out = loss_terms(self.model, x, self.variant, self.weight, self.noise, self.device_generator, self.features)
         self.opt.zero_grad(set_to_none=True)
         out["loss"].backward()
         self.opt.step()

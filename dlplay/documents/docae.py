@@ -169,10 +169,11 @@ class DocAETask(ModelTask):
                              "code_size": config.code_size}
         self.model = build_model(**self.model_config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr)
-        self.batches = Batches(len(self.train_idx), config.batch_size, self.generator)
+        self.batches = Batches(len(self.train_idx), config.batch_size, self.generator, device=self.device)
+        self.train_idx_dev = self.train_idx.to(self.device)
 
     def step(self):
-        b = self.train_idx[self.batches.next()].to(self.device)
+        b = self.train_idx_dev[self.batches.next()]
         loss = multinomial_loss(self.model(self.x_dev[b]), self.p_dev[b])
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

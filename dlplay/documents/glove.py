@@ -161,7 +161,7 @@ class GloveTask(Task):
         # the full learning rate. Starting them at 1 as glove.c does, or at 0.1 / 0.01, measured far worse here
         # (WordSim-353 below 0.1 after 6 epochs on the wiki sample).
         self.opt = torch.optim.Adagrad(self.model.parameters(), lr=config.lr)
-        self.batches = Batches(len(self.x), config.batch_size, self.generator)
+        self.batches = Batches(len(self.x), config.batch_size, self.generator, device=self.device)
         self.i_dev, self.j_dev, self.x_dev = (t.to(self.device) for t in (self.i, self.j, self.x))
 
     @property
@@ -169,7 +169,7 @@ class GloveTask(Task):
         return max(1, len(self.x) // self.batches.batch_size)
 
     def step(self):
-        b = self.batches.next().to(self.device)
+        b = self.batches.next()
         loss = glove_loss(self.model, self.i_dev[b], self.j_dev[b], self.x_dev[b], self.config_.x_max,
                           self.config_.alpha)
         self.opt.zero_grad(set_to_none=True)

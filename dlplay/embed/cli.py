@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..device import get_device
 from ..errors import InputError
 from .figures import coords_csv
 from .methods import METHODS, Embedder
@@ -61,8 +62,13 @@ def cli_run(command: str, args) -> dict:
         else:
             np.save(path, emb.embedding_)
         out["out"] = str(path)
-    if emb.notes_:
-        out["notes"] = emb.notes_
+    notes = list(emb.notes_)
+    if get_device(args.device).type != "cpu":   # said, not silently ignored
+        notes.append(f"The layout ran on the CPU: {args.method} (openTSNE / umap-learn / scikit-learn) has no GPU "
+                     "path, so --device does not apply to it.")
+    out["device"] = "cpu"
+    if notes:
+        out["notes"] = notes
     return out
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..device import get_device
 from ..errors import InputError
 from ..topics import Config
 from ..train import Task
@@ -106,7 +107,9 @@ class EmbedTask(Task):
 
 
 def make_task(config: EmbedConfig, seed: int = 0, device=None) -> EmbedTask:
-    """The topic contract's task factory (layouts run on the CPU whatever the device)."""
+    """The topic contract's task factory. The layouts (openTSNE, umap-learn, scikit-learn) have no GPU path: they
+    run on the CPU whatever the device; the device is still checked, so a bad or missing one is an error."""
+    get_device(device)
     return EmbedTask(config, seed)
 
 
@@ -149,4 +152,5 @@ class LessonTask(Task):
 
 
 def make_lesson_task(config: LessonConfig, seed: int = 0, device=None) -> LessonTask:
+    get_device(device)     # checked; t-SNE runs on the CPU (see make_task)
     return LessonTask(config, seed)

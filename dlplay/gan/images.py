@@ -13,9 +13,10 @@ from torch.nn import functional as F
 import functools
 from dataclasses import dataclass
 
+from ..data import on_device
 from .. import limits
 from ..data import ImageData
-from ..device import get_device, seed_everything
+from ..device import autocast, device_generator, get_device, randn as dev_randn, seed_everything
 from ..errors import InputError
 from ..topics import Config
 from ..train import Batches, Task
@@ -131,8 +132,9 @@ class ImageGANTask(Task):
         self.opt_g = torch.optim.Adam(g_params, lr=lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(m.d_body.parameters(), lr=lr_d, betas=betas)
         self.g_params = g_params
-        self.x, self.y = data.x_train.to(self.device), data.y_train.to(self.device)
-        self.batches = Batches(len(self.x), batch_size, self.generator)
+        self.x, self.y = on_device(data.x_train, self.device), on_device(data.y_train, self.device)
+        self.batches = Batches(len(self.x), batch_size, self.generator, device=self.device)
+        self.device_generator = device_generator(self.device, self.generator)   # noise made on the device
         self.batch_size = batch_size
         g_view = torch.Generator().manual_seed(seed + 12345)
         self.z_grid = torch.randn(N_GRID, noise_dim, generator=g_view).to(self.device)
@@ -142,28 +144,31 @@ class ImageGANTask(Task):
         self._calls, self._slow = 0, {}
 
     def noise(self, n):
-        return torch.randn(n, self.config["noise_dim"], generator=self.generator).to(self.device)
+        return dev_randn((n, self.config["noise_dim"]), self.device_generator, self.device)
 
     def step(self):
         m, loss = self.model, self.loss
         m.train()
-        idx = self.batches.next().to(self.device)
+        idx = self.batches.next()
         real, y = self.x[idx], self.y[idx]
         yc = y if m.n_classes else None
         # discriminator: real batch against a generated batch with the same labels
-        with torch.no_grad():
-            fake = m.generate(self.noise(len(real)), yc)
-        r, f = m.discriminate(real, yc), m.discriminate(fake, yc)
-        ld = d_loss(loss, r, f)
-        if loss == "wgan-gp":
-            ld = ld + self.gp_weight * gradient_penalty(lambda x: m.discriminate(x, yc), real, fake, self.generator)
+        with autocast(self.device):      # bfloat16 on a GPU when $DLPLAY_AMP=1 (device.autocast), else nothing
+            with torch.no_grad():
+                fake = m.generate(self.noise(len(real)), yc)
+            r, f = m.discriminate(real, yc), m.discriminate(fake, yc)
+            ld = d_loss(loss, r.float(), f.float())
+            if loss == "wgan-gp":
+                ld = ld + self.gp_weight * gradient_penalty(lambda x: m.discriminate(x, yc), real, fake,
+                                                            self.device_generator)
         self.opt_d.zero_grad(set_to_none=True)
         ld.backward()
         self.opt_d.step()
         acc_r, acc_f = d_accuracy(loss, r.detach(), f.detach())
         # generator: fool the discriminator
-        f = m.discriminate(m.generate(self.noise(len(real)), yc), yc)
-        lg = g_loss(loss, f)
+        with autocast(self.device):
+            f = m.discriminate(m.generate(self.noise(len(real)), yc), yc).float()
+            lg = g_loss(loss, f)
         self.opt_g.zero_grad(set_to_none=True)
         m.d_body.requires_grad_(False)
         lg.backward()
@@ -197,7 +202,9 @@ class ImageGANTask(Task):
 
     def state_dict(self):
         return {"model": self.model.state_dict(), "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "batches": self.batches.state_dict(), "calls": self._calls}
+                "batches": self.batches.state_dict(), "calls": self._calls,
+                **({"device_rng": self.device_generator.get_state()}
+                   if self.device_generator is not self.generator else {})}
 
     def load_state_dict(self, s):
         self.model.load_state_dict(s["model"])
@@ -205,6 +212,8 @@ class ImageGANTask(Task):
         self.opt_d.load_state_dict(s["opt_d"])
         self.batches.load_state_dict(s["batches"])
         self._calls = s["calls"]
+        if "device_rng" in s and self.device_generator is not self.generator:
+            self.device_generator.set_state(s["device_rng"])
 
 
 def judge_share(judge_model, images: torch.Tensor) -> float:

@@ -17,6 +17,8 @@ formula below is the textbook one written in a numerically safe way.
 from __future__ import annotations
 
 import torch
+
+from ..device import rand as dev_rand
 from torch.nn import functional as F
 
 from ..errors import InputError
@@ -61,7 +63,7 @@ def g_loss(loss: str, f: torch.Tensor) -> torch.Tensor:
 
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """E (||grad D(xhat)||_2 - 1)^2 at random points xhat on lines between real and fake samples (WGAN-GP)."""
-    eps = torch.rand((len(real),) + (1,) * (real.dim() - 1), generator=generator).to(real.device)
+    eps = dev_rand((len(real),) + (1,) * (real.dim() - 1), generator, real.device)
     xhat = (eps * real + (1 - eps) * fake).detach().requires_grad_(True)
     grad, = torch.autograd.grad(D(xhat).sum(), xhat, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()

@@ -19,6 +19,7 @@ import types
 import torch
 
 from .. import checkpoints
+from ..device import cpu_copy
 from ..errors import InputError
 from ..topics import Shipped, add_budget_args, add_config_args, cli_train, pretrain_shipped
 from . import pixels, rnn, seq2seq
@@ -108,8 +109,8 @@ def copy_sweep(delays=COPY_DELAYS, steps: int = 1500, seed: int = 0) -> dict:
 
 def _extra(task) -> dict:
     if isinstance(task, PixelTask):
-        return {"judged_digits": judged_digits(task.model.cpu()),
-                "sample100_seconds": time_pixel_samples(task.model.cpu()),
+        return {"judged_digits": judged_digits(cpu_copy(task.model)),
+                "sample100_seconds": time_pixel_samples(cpu_copy(task.model)),
                 **vae_on_binary_digits(latent=2), **vae_on_binary_digits(latent=16)}
     if isinstance(task, CopyTask) and task.config.arch == "lstm":
         return {"sweep": copy_sweep()}
@@ -162,7 +163,7 @@ def cli_run(command: str, args: argparse.Namespace) -> dict:
         g = torch.Generator().manual_seed(args.seed)
         summary["samples"] = [sample_text(task, args.prompt, 200, args.temperature, g)[0] for _ in range(3)]
     elif cls is PixelConfig:
-        summary["judged_digits"] = judged_digits(task.model.cpu(), 500, args.seed)
+        summary["judged_digits"] = judged_digits(cpu_copy(task.model), 500, args.seed)   # a copy: never move it
     return summary
 
 

@@ -149,8 +149,11 @@ class Windows:
     """The text as `batch` streams read window after window; the recurrent state carries over between windows
     (its gradient does not: truncated BPTT). Saved and restored with the model, so a resume is exact."""
 
-    def __init__(self, ids: torch.Tensor, batch: int, length: int):
+    def __init__(self, ids: torch.Tensor, batch: int, length: int, device=None):
+        # the streams copied to the model's device once: a window is then a slice there, never a copy
         self.data, self.length, self.pos, self.state = rnn.streams(ids, batch), length, 0, None
+        if device is not None:
+            self.data = self.data.to(device)
         if self.data.shape[0] < length + 1:
             raise InputError(f"The text is too short for {batch} streams of {length}-character windows.")
 
@@ -178,14 +181,14 @@ class CharLMTask(ModelTask):
                              "hidden": cfg.hidden}
         self.model = build(self.model_config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
-        self.batches = Windows(self.train_ids, cfg.batch_size, cfg.seq_len)
+        self.batches = Windows(self.train_ids, cfg.batch_size, cfg.seq_len, self.device)
 
     def step(self):
         self.model.train()
         x, y = self.batches.next()
-        logits, state = self.model(x.to(self.device), self.batches.state)
+        logits, state = self.model(x, self.batches.state)
         self.batches.state = rnn.detach(state)                     # carry the state, cut the gradient
-        loss = F.cross_entropy(logits.reshape(-1, T.V), y.to(self.device).reshape(-1))   # a loss at every step
+        loss = F.cross_entropy(logits.reshape(-1, T.V), y.reshape(-1))   # a loss at every step
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -286,11 +289,11 @@ class PixelTask(ModelTask):
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         x_train, x_test, _ = binary_digits()
         self.x, self.x_test = x_train.to(self.device), x_test.to(self.device)
-        self.batches = Batches(len(self.x), cfg.batch_size, self.generator)
+        self.batches = Batches(len(self.x), cfg.batch_size, self.generator, device=self.device)
 
     def step(self):
         self.model.train()
-        x = self.x[self.batches.next().to(self.device)]
+        x = self.x[self.batches.next()]
         loss = self.model.nll(x).mean()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

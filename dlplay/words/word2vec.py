@@ -167,7 +167,7 @@ def build_vectors(vocab_size: int, dim: int) -> WordVectors:
 
 def one_hot_identity(W: torch.Tensor, i: int) -> tuple[torch.Tensor, torch.Tensor, float]:
     """(e_i @ W, W[i], largest difference): multiplying a one-hot row by W just picks row i."""
-    e = F.one_hot(torch.tensor(i), W.shape[0]).to(W.dtype)   # (V,) all zeros but a 1 at position i
+    e = F.one_hot(torch.tensor(i, device=W.device), W.shape[0]).to(W.dtype)   # (V,) all zeros but a 1 at i
     product = e @ W                                            # a full V x d matrix product ...
     return product, W[i], float((product - W[i]).abs().max())  # ... equals the row lookup
 
@@ -280,6 +280,7 @@ class Word2VecTask(Task):
         # the model's random start comes from the task's own generator (not torch's process-wide one), so two
         # sessions building at once with the same seed get the same model
         self.model = build_model(**self.model_config, generator=self.generator).to(self.device)
+        self._device_rng()      # made now (one draw on a GPU), so a resumed task's draws line up with the original
         self.keep = keep_probability(self.vocab.counts, sample)
         # negative sampling: a table where word w fills a share proportional to count^0.75 (as the C code's table)
         p = self.vocab.counts ** 0.75
@@ -333,8 +334,20 @@ class Word2VecTask(Task):
         return task
 
     def _negatives(self, n: int) -> torch.Tensor:
-        draw = torch.randint(len(self.table), (n * self.negative,), generator=self.generator)
-        return self.table.index_select(0, draw).view(n, self.negative).to(self.device)
+        if self.device.type == "cpu":
+            draw = torch.randint(len(self.table), (n * self.negative,), generator=self.generator)
+            return self.table.index_select(0, draw).view(n, self.negative)
+        # on a GPU: the table copied there once, the draws made there (a step then never waits for a copy)
+        if getattr(self, "_table_dev", None) is None:
+            self._table_dev = self.table.to(self.device)
+        draw = torch.randint(len(self.table), (n * self.negative,), generator=self._device_rng(), device=self.device)
+        return self._table_dev.index_select(0, draw).view(n, self.negative)
+
+    def _device_rng(self) -> torch.Generator:
+        if getattr(self, "device_generator", None) is None:
+            from ..device import device_generator
+            self.device_generator = device_generator(self.device, self.generator)
+        return self.device_generator
 
     def _scale(self, W: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """A factor for each use of a row in this batch. word2vec updates after every single pair; a batch sums the
@@ -358,7 +371,7 @@ class Word2VecTask(Task):
         G = torch.sparse_coo_tensor(pos, coef, (W.shape[0], B), check_invariants=False)
         W.add_(torch.sparse.mm(G, h), alpha=-lr)
 
-    def sgd_step(self, in_idx: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None, lr: float) -> float:
+    def sgd_step(self, in_idx: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None, lr: float) -> torch.Tensor:
         """One SGD update that touches only the rows of W_in and W_out this batch uses (as word2vec does).
 
         in_idx: (B,) centre words (skip-gram) or (B, 2*window) context words with their mask (CBOW);
@@ -407,7 +420,7 @@ class Word2VecTask(Task):
                 m.W_out.add_(grad_out, alpha=-lr)
             else:
                 self._update_outer(m.W_out, out_idx, g, h, lr)
-        return float(loss)
+        return loss.detach()     # a tensor: read once per recorded step by the engine, not here
 
     def step(self):
         t0 = time.perf_counter()
@@ -421,14 +434,14 @@ class Word2VecTask(Task):
         ids, doc = ids[keep], doc[keep]
         lr = self.learning_rate()
         if self.arch == "skipgram":
-            inputs, targets = (t.to(self.device) for t in skipgram_pairs(ids, doc, self.window, self.generator))
+            inputs, targets = self._to_device(skipgram_pairs(ids, doc, self.window, self.generator))
             mask = None
         else:
-            targets, inputs, mask = (t.to(self.device) for t in cbow_windows(ids, doc, self.window, self.generator))
+            targets, inputs, mask = self._to_device(cbow_windows(ids, doc, self.window, self.generator))
         n = len(targets)
         # the full softmax needs a B x V matrix of logits: split the batch so that it fits in memory
         chunk = max(1, SOFTMAX_MAX_LOGITS // len(self.vocab)) if self.loss == "softmax" else max(1, n)
-        total = 0.0
+        total = torch.zeros((), device=self.device)
         for s in range(0, n, chunk):
             total += self.sgd_step(inputs[s:s + chunk], targets[s:s + chunk],
                                    None if mask is None else mask[s:s + chunk], lr)
@@ -439,6 +452,14 @@ class Word2VecTask(Task):
         return {"loss": total / max(n, 1), "words_per_second": words / max(secs, 1e-9), "epoch": self.epoch,
                 "learning_rate": lr}
 
+    def _to_device(self, tensors):
+        """The step's pairs (built on the CPU, as the C code builds them) copied to the GPU without waiting for
+        it: from pinned memory, non-blocking. On the CPU: as they are."""
+        if self.device.type == "cpu":
+            return tuple(tensors)
+        pin = self.device.type == "cuda"
+        return tuple((t.pin_memory() if pin else t).to(self.device, non_blocking=True) for t in tensors)
+
     def vectors(self) -> np.ndarray:
         return self.model.W_in.detach().cpu().numpy()
 
@@ -448,12 +469,15 @@ class Word2VecTask(Task):
 
     def state_dict(self):
         return {"model": {k: v.clone() for k, v in self.model.state_dict().items()}, "pos": self.pos, "words_done": self.words_done,
-                "rng": self.generator.get_state()}
+                "rng": self.generator.get_state(),
+                **({"device_rng": self._device_rng().get_state()} if self.device.type != "cpu" else {})}
 
     def load_state_dict(self, s):
         self.model.load_state_dict(s["model"])
         self.pos, self.words_done = s["pos"], s["words_done"]
         self.generator.set_state(s["rng"])
+        if "device_rng" in s:
+            self.device_generator.set_state(s["device_rng"])
 
 
 # -- the topic contract (dlplay/topics.py) ---------------------------------------------------------------------------
