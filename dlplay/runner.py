@@ -50,7 +50,8 @@ from . import limits
 from .errors import InputError, TrainingDiverged
 
 CHUNK_SECONDS = 0.1          # a run checks for stop and sends its progress this often
-STALE_SECONDS = 6.0          # a run nobody polls for this long (its tab closed or left the page) is stopped
+STALE_SECONDS = 4.0          # a run nobody polls for this long (its tab closed or left the page) is paused
+                             # (pages poll every 30 ms while they follow a run; a live view draws in < 1 s)
 STOP_GRACE_SECONDS = 3.0     # a worker that has not ended its run this long after Stop (one long library call:
                              # a UMAP, an MDS) is killed and replaced; the run keeps its last live state
 

@@ -141,8 +141,6 @@ def test_a_run_nobody_polls_is_paused_and_its_slot_freed():
     assert 2.0 <= freed < 2.0 + 5.0, freed
 
 
-@pytest.mark.xfail(strict=True, reason="dlplay/runner.py STALE_SECONDS is 6 s: a run whose tab closed is paused 6 s "
-                                       "after its last poll, not within the issue's 5 s (lead's file)")
 def test_a_run_is_freed_within_5_s_of_its_tab_closing():
     assert _free_after_last_poll() < 5.0
 

@@ -57,3 +57,23 @@ def test_no_page_reads_globals_or_streamlit_internals(root):
         if p.parent.name == "pages" and re.search(r"\.\_[a-z]\w*\(", text):   # a page calling a private method
             bad.append(f"{p.relative_to(root)}: private call")
     assert bad == []
+
+
+def test_stop_requested_sees_a_closed_session():
+    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequests
+
+    from dlplay.ui import compat
+
+    req = ScriptRequests()
+
+    class Ctx:
+        script_requests = req
+
+    real = compat.get_script_run_ctx
+    compat.get_script_run_ctx = lambda: Ctx()
+    try:
+        assert not compat.stop_requested()
+        req.request_stop()
+        assert compat.stop_requested() and not compat.rerun_pending()
+    finally:
+        compat.get_script_run_ctx = real

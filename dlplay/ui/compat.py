@@ -5,6 +5,7 @@ the pinned Streamlit release changes any of it).
   and return so the queued rerun runs at once. Streamlit has no public way to ask.
 - `StopException`: raised into a script when its session ends (tab closed, server stopping), so a loop can free
   what it holds. Public API has no name for it.
+- `stop_requested()`: the same question for the session ending (a closed tab), so a waiting loop frees its run.
 - `session_id()`: who is asking, for the runner's fair share of slots (public: the script run context).
 - `leave_pages_folder_mode()`: a fresh server's first visitor on a page URL runs that page without app.py
   (Streamlit's old pages/ folder mode); the page leaves that mode and reruns through app.py.
@@ -22,6 +23,13 @@ def rerun_pending() -> bool:
     """True when the user clicked or changed something while this script run is still going."""
     requests = getattr(get_script_run_ctx(), "script_requests", None)
     return getattr(requests, "_state", None) == ScriptRequestType.RERUN
+
+
+def stop_requested() -> bool:
+    """True when this session is ending (its tab closed, the server stopping): a loop that makes no Streamlit
+    call while it waits (a run inside one long library call sends nothing) would otherwise never hear of it."""
+    requests = getattr(get_script_run_ctx(), "script_requests", None)
+    return getattr(requests, "_state", None) == ScriptRequestType.STOP
 
 
 def session_id() -> str:

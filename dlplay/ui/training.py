@@ -25,7 +25,7 @@ from ..runner import Job, resume_state, runner
 from ..topics import Config, describe_change, live_changes, tune
 from ..topics import build_task as _locked_build
 from ..train import Task, Trainer
-from .compat import StopException, rerun_pending, session_id
+from .compat import StopException, rerun_pending, session_id, stop_requested
 from .share import sync as share_sync
 
 DRAW_SECONDS = 0.5        # the live view and the curves redraw at most this often (drawing costs the run CPU)
@@ -254,6 +254,8 @@ def _follow(s: dict, tr: Trainer, bar, draw) -> None:
                 last_draw, fresh = time.monotonic(), False
             if rerun_pending():   # a click is waiting: let its rerun run now (it follows the run on)
                 return
+            if stop_requested():  # the tab closed while the run sends nothing (one long library call)
+                raise StopException()
             time.sleep(0.03)
     except StopException:
         # The session is going away (tab closed, server stopping): stop the run and free the model's memory now.
