@@ -78,8 +78,10 @@ def test_precision_at_k_by_hand():
 
 def test_doc_autoencoder_loss_falls_and_config_is_checked():
     task = D.make_task(D.DocAEConfig(code_size=2), seed=0)
-    tr = Trainer(task, record_every=10).run(steps=60)
-    first, last = tr.history[0]["loss"], np.mean([h["loss"] for h in tr.history[-2:]])
+    tr = Trainer(task, record_every=10).run(steps=150)
+    # batch losses are noisy: compare the mean of the first two records with the mean of the last three
+    first = np.mean([h["loss"] for h in tr.history[:2]])
+    last = np.mean([h["loss"] for h in tr.history[-3:]])
     assert last < first - 0.3
     assert task.codes().shape == (len(task.collection), 2)
     model, cfg, _ = checkpoints.load(topics.checkpoint_bytes(D, task), expect_builder=D.BUILDER)

@@ -1,5 +1,6 @@
 """The runner: slots and queue, worker processes, stop/pause, time cap, fair share, crash recovery, thread share."""
 
+import contextlib
 import os
 import signal
 import time
@@ -31,6 +32,18 @@ def proc_runner():
     r.close()
 
 
+@contextlib.contextmanager
+def _worker_threads():
+    """Train the in-process reference with the thread count a lone worker uses: float sums split over a different
+    number of threads can differ in the last bit, so bit-identical weights need the same split."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(R.threads_per_run(1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
 def test_worker_process_trains_and_returns_the_same_model_as_in_process(proc_runner):
     run = proc_runner.submit(R.Job(classifier.make_task, CFG, seed=3, steps=60, record_every=10))
     msgs = _wait(run)
@@ -42,7 +55,8 @@ def test_worker_process_trains_and_returns_the_same_model_as_in_process(proc_run
     assert 0 < end["last_eval"]["test_acc"] <= 1
     # the same job in this process gives bit-identical weights: a run is fully described by its Job
     local = classifier.make_task(CFG, 3)
-    Trainer(local, record_every=10).run(steps=60)
+    with _worker_threads():
+        Trainer(local, record_every=10).run(steps=60)
     replica = classifier.make_task(CFG, 3)
     replica.load_state_dict(end["state"])
     for a, b in zip(local.model.state_dict().values(), replica.model.state_dict().values()):
@@ -55,7 +69,8 @@ def test_resume_in_a_worker_equals_one_long_run(proc_runner):
     second = _wait(proc_runner.submit(R.Job(classifier.make_task, CFG, seed=1, steps=20, resume=resume)))[-1]
     assert second["steps"] == 50
     one = classifier.make_task(CFG, 1)
-    Trainer(one).run(steps=50)
+    with _worker_threads():
+        Trainer(one).run(steps=50)
     got = classifier.make_task(CFG, 1)
     got.load_state_dict(second["state"])
     assert all(torch.equal(a, b) for a, b in zip(one.model.state_dict().values(), got.model.state_dict().values()))
