@@ -31,9 +31,12 @@ def _open_drawing(page, url, expander_text):
 
 
 def _draw(page, canvas, strokes):
-    box = canvas.bounding_box()
-    sx, sy = box["width"] / 280, box["height"] / 280
     for stroke in strokes:
+        # each stroke reruns the page, and the results it shows beside the canvas can move it: measure it afresh
+        _wait_idle(page, quiet=1.0)
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        sx, sy = box["width"] / 280, box["height"] / 280
         pts = []
         for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):   # dense points along each segment, like a hand
             pts += [(x0 + (x1 - x0) * t / 8, y0 + (y1 - y0) * t / 8) for t in range(8)]
@@ -74,7 +77,7 @@ def test_a_drawn_digit_is_reconstructed_and_placed(server, browser):
         canvas = _open_drawing(page, f"{server.url}/autoencoders", "Your own digit")
         _draw(page, canvas, STROKES[3])
         page.get_by_text("Your digit and its reconstruction").first.wait_for(timeout=60_000)
-        page.get_by_text("nearest training images").first.wait_for(timeout=60_000)
+        page.get_by_text("Its 8 nearest training images").first.wait_for(timeout=60_000)
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(ARTIFACTS / "own-digit-autoencoder.png"))
     finally:
