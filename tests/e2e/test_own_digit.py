@@ -84,6 +84,7 @@ def test_a_drawn_digit_is_reconstructed_and_placed(server, browser):
         page.close()
 
 
+@pytest.mark.slow     # every page's opening is checked in the default run (test_browser); this adds screenshots
 @pytest.mark.parametrize("demo", catalogue.available(), ids=[d.url_path for d in catalogue.available()])
 def test_presenter_mode_first_screen(server, browser, demo):
     """Presenter mode at a projector's 1366x768: the explanation is folded and the type is larger; the screenshot

@@ -74,7 +74,12 @@ def _open(browser, url):
     return ctx, page
 
 
-@pytest.mark.parametrize("demo", SHARED, ids=[d.url_path for d in SHARED])
+# The pages with their own recipe run in the default suite; the ones that only change the seed run with -m slow
+# (.ci/run runs both), keeping the README's test command near ten minutes on two cores.
+_CASES = [pytest.param(d, id=d.url_path, marks=() if d.url_path in RECIPES else pytest.mark.slow) for d in SHARED]
+
+
+@pytest.mark.parametrize("demo", _CASES)
 def test_shared_link_restores_every_value(server, browser, demo):
     ctx, page = _open(browser, f"{server.url}/{demo.url_path}")
     try:
