@@ -97,7 +97,8 @@ async def _slider_end(page, label: str) -> None:
 
 
 async def _upload(page, data: bytes, name: str, nth: int = 0) -> None:
-    await page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(nth).set_input_files(
+    # the page's own uploaders, not the sidebar's lecture-deck loader (which comes first in the document)
+    await page.locator('[data-testid="stMain"] [data-testid="stFileUploaderDropzoneInput"]').nth(nth).set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": data}])
 
 

@@ -32,7 +32,7 @@ def fresh_runner(fake_gpu, monkeypatch):
 def _cut_budgets(at):
     for box in at.number_input:
         key = str(box.key or "") + " " + str(box.label or "")
-        if any(w in key.lower() for w in BUDGET_WORDS) and box.min is not None:
+        if not box.disabled and any(w in key.lower() for w in BUDGET_WORDS) and box.min is not None:
             box.set_value(max(box.min, min(box.value, 20) if isinstance(box.value, (int, float)) else box.min))
 
 
