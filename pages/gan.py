@@ -41,8 +41,9 @@ page_header(
               "Pause and use the single-step buttons: one D step reshapes the background, one G step moves the points "
               "along the arrows.",
               "Draw your own target with the lasso, or upload a CSV of x,y points.",
-              "Images: train the DCGAN for 20 seconds and watch the fixed grid of noise vectors turn into digits; "
-              "with the conditional GAN, choose which digit to generate."])
+              "Images: train the GAN (800 steps, about 20 seconds here) and watch the fixed grid of noise vectors "
+              "turn into digits: the judge calls none of them digits at the start and about half or more at the "
+              "end; with the conditional GAN, choose which digit to generate."])
 device_badge()
 
 TARGETS = {**{k: v[0] for k, v in data.TOY2D.items()}, "draw": "your drawing (lasso on a grid)",
