@@ -18,3 +18,15 @@ def fake_gpu(monkeypatch):
     monkeypatch.setenv("DLPLAY_RUNNER", "thread")
     with fakecuda.fake_cuda(monkeypatch) as syncs:
         yield syncs
+
+
+@pytest.fixture
+def fresh_runner(fake_gpu):
+    """A runner made under the fake (thread backend), closed afterwards."""
+    from dlplay import runner as R
+    old = R._RUNNER
+    R._RUNNER = None
+    yield
+    if R._RUNNER is not None:
+        R._RUNNER.close()
+    R._RUNNER = old

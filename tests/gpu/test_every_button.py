@@ -18,15 +18,8 @@ MAX_PRESSES = 40          # a page with more buttons than this is cut off here (
 
 
 @pytest.fixture
-def fresh_runner(fake_gpu, monkeypatch):
-    from dlplay import runner as R
+def short_runs(monkeypatch):
     monkeypatch.setattr(limits, "MAX_RUN_SECONDS", 3)
-    old = R._RUNNER
-    R._RUNNER = None
-    yield
-    if R._RUNNER is not None:
-        R._RUNNER.close()
-    R._RUNNER = old
 
 
 def _cut_budgets(at):
@@ -45,7 +38,7 @@ def _exceptions(at):
 
 
 @pytest.mark.parametrize("demo", catalogue.available(), ids=[d.url_path for d in catalogue.available()])
-def test_every_button_of_the_page_runs_on_the_fake_gpu(root, fresh_runner, demo):
+def test_every_button_of_the_page_runs_on_the_fake_gpu(root, short_runs, fresh_runner, demo):
     at = AppTest.from_file(str(demo.path), default_timeout=300).run()
     assert not _exceptions(at), _exceptions(at)
     pressed: list[str] = []

@@ -8,18 +8,6 @@ from streamlit.testing.v1 import AppTest
 pytestmark = pytest.mark.fakegpu
 
 
-@pytest.fixture
-def fresh_runner(fake_gpu):
-    """A runner made under the fake (thread backend), closed afterwards."""
-    from dlplay import runner as R
-    old = R._RUNNER
-    R._RUNNER = None
-    yield
-    if R._RUNNER is not None:
-        R._RUNNER.close()
-    R._RUNNER = old
-
-
 def _ok(at):
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
