@@ -632,7 +632,8 @@ LESSONS: list[Lesson] = [
       "judge: share of samples called digits after 800 steps (0 at step 0)", gan_images_become_digits,
       lambda r: r["start"] == 0.0 and r["value"] >= 0.35, inputs=("conditional", "dcgan"), slow=True,
       changed="wording",
-      note="was 'train the DCGAN for 20 seconds': the page's budget is 800 steps; measured 7 Dec 2026, conditional "
+      note="was 'train the DCGAN for 20 seconds': the page's budget is 800 steps (10.5 s conditional, 9.4 s DCGAN "
+           "on one thread of the idle 2-core machine); measured 7 Dec 2026, conditional "
            "0.75 / 0.78 / 0.59, DCGAN 0.64 / 0.48 / 0.47 (seeds 0, 1, 2)"),
     L("style/stem-only-colours", "style.py", "try 4", "only the stem layer for style: colours and fine grain",
       "-", test="not checked: what the picture looks like (no number isolates 'larger strokes')"),

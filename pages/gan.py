@@ -41,7 +41,7 @@ page_header(
               "Pause and use the single-step buttons: one D step reshapes the background, one G step moves the points "
               "along the arrows.",
               "Draw your own target with the lasso, or upload a CSV of x,y points.",
-              "Images: train the GAN (800 steps, about 20 seconds here) and watch the fixed grid of noise vectors "
+              "Images: train the GAN (800 steps, about 10 seconds on an idle 2-core laptop) and watch the fixed grid of noise vectors "
               "turn into digits: the judge calls none of them digits at the start and about half or more at the "
               "end; with the conditional GAN, choose which digit to generate."])
 device_badge()
