@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import io
 import json
 import os
@@ -444,7 +445,15 @@ async def _main(cases: list[str], students: int, abuser: str, env: dict) -> dict
 
 def run(cases: list[str] | None = None, students: int = 9, abuser: str = "t-SNE", env: dict | None = None) -> dict:
     env = {"DLPLAY_WARMUP": "0", **(env or {})}
-    return asyncio.run(_main(list(cases or DEFAULT_CASES), students, abuser, env))
+    coro = _main(list(cases or DEFAULT_CASES), students, abuser, env)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:                # the usual case (the command line): run here, so a SIGTERM stops the server
+        return asyncio.run(coro)
+    # this thread holds a running event loop (sync Playwright's, in a test session that ran browser tests before),
+    # inside which asyncio.run refuses to start: run in a thread of its own
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def table(result: dict) -> str:

@@ -1,7 +1,8 @@
 """Every button of every page pressed at least once under the fake GPU (issue 29): a page that moves a trainer's
 model in place, reads a device tensor into numpy or mixes devices crashes here, where on the CPU it would not.
 
-Budgets are cut first (every steps / seconds / epochs box to its smallest value, one run at most 3 s), then each
+Budgets are cut first (every steps / seconds / epochs box to at most 20, never below its minimum; one run at
+most 3 s), then each
 button the page shows is pressed once, in the order the page shows them; buttons that appear afterwards (Resume,
 Submit, ...) are pressed too. A sentence in an error box is allowed (some buttons need an upload first and say so);
 an exception is not."""
