@@ -77,6 +77,7 @@ PHOTOS = ("china", "flower", "astronaut", "coffee", "chelsea", "rocket", "immuno
 EVAL_EVERY = 25          # steps between the live (evaluation-only) target accuracy readings
 COLLAPSE_SOURCE_ACC = 0.6   # below this source test accuracy the features no longer carry the digits
 DISCRIMINATOR_WINS = 0.9    # at or above this held-out domain accuracy the domains are still apart
+MIN_GAIN = 0.02             # a target accuracy less than 2 points above source only's is no gain
 
 
 # -- the two domains -----------------------------------------------------------------------------------------------
@@ -414,8 +415,9 @@ def evaluate(model: DANN, data: Domains, seed: int = 0) -> dict[str, float]:
             "fresh_domain_accuracy": domain_accuracy(model, data, seed)}
 
 
-def verdict(ev: dict[str, float], method: str) -> tuple[str, str]:
-    """('ok' | 'collapsed' | 'not adapted', a sentence) for a finished run: never call a collapse a success."""
+def verdict(ev: dict[str, float], method: str, reference: dict[str, float] | None = None) -> tuple[str, str]:
+    """('ok' | 'collapsed' | 'not adapted' | 'no gain', a sentence) for a finished run: never call a collapse, or
+    a run whose target accuracy is not above source only's (`reference`, its metrics), a success."""
     s, t, d = ev["source_accuracy"], ev["target_accuracy"], ev["domain_accuracy"]   # d: its own discriminator
     if s < COLLAPSE_SOURCE_ACC:
         return "collapsed", (f"The features collapsed: source accuracy fell to {s:.0%} (target {t:.0%}). Hiding the "
@@ -424,6 +426,12 @@ def verdict(ev: dict[str, float], method: str) -> tuple[str, str]:
     if method != "source-only" and d >= DISCRIMINATOR_WINS:
         return "not adapted", (f"The discriminator still wins: it tells the domains apart {d:.0%} of the time, so "
                                "the features were not made domain-invariant (train longer or raise lambda).")
+    if method != "source-only" and reference is not None and t < reference["target_accuracy"] + MIN_GAIN:
+        so_s, so_t = reference["source_accuracy"], reference["target_accuracy"]
+        cost = (f" Source accuracy fell too ({s:.0%} against {so_s:.0%}): fooling the discriminator cost the "
+                "digits; lower lambda." if s < so_s - MIN_GAIN else " Train longer, or try another seed.")
+        return "no gain", (f"No gain on the target: {t:.0%} against source only's {so_t:.0%} (its discriminator "
+                           f"tells the domains apart {d:.0%} of the time).{cost}")
     return "ok", ""
 
 
@@ -534,6 +542,12 @@ def cli_args(command, parser) -> None:
     add_budget_args(parser, seconds=30.0)
 
 
+def _shipped_reference(target: str) -> dict | None:
+    """The shipped source-only network's metrics on this target (what a verdict compares with), if it is on disk."""
+    path = checkpoints.SHIPPED_DIR / f"{shipped_name(target, adapted=False)}.pt"
+    return load(path)[2] if path.exists() else None
+
+
 def cli_run(command, args) -> dict:
     """`python -m dlplay train domain-adapt ...`: source_accuracy, target_accuracy, domain_accuracy as JSON."""
     cfg = config_from_args(DomainConfig, args)
@@ -546,7 +560,7 @@ def cli_run(command, args) -> dict:
     ev = tr.last_eval
     out = {**cfg.as_dict(), "lambda": cfg.lam, "steps": tr.steps, "seconds": round(tr.seconds, 3),
            "steps_per_second": round(tr.steps / max(tr.seconds, 1e-9), 1), **ev,
-           "verdict": verdict(ev, cfg.method)[0]}
+           "verdict": verdict(ev, cfg.method, _shipped_reference(cfg.target))[0]}
     if args.out:
         checkpoints.save(args.out, task.model, task.model_config, BUILDER, {"config": cfg.as_dict(), **ev})
     return out

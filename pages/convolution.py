@@ -15,6 +15,10 @@ from dlplay.ui import (device_badge, draw_key, errors_shown, get_trainer, image_
                        upload_image)
 from dlplay.ui import share
 
+# Default budgets are step counts (issue 30): a busy lecture server trains the same model as an idle laptop; the
+# panel shows the seconds a run took here. Rates measured on one thread of the 2-core laptop, 7 Dec.
+CNN_STEPS = 3000      # about 470 steps/s: 6 s
+
 page_header(
     "Convolutional layers",
     "A convolutional layer slides a few small filters across the picture; each filter answers the same question "
@@ -97,7 +101,7 @@ def _remove_last():
 
 share.link("convolution", [share.text("stack", "cnn:stack", cnn.DEFAULT_STACK, "layers"),
                            share.choice("lr", "cnn:lr", [3e-4, 1e-3, 3e-3, 1e-2, 3e-2], 3e-3),
-                           *share.panel("cnn:train", seconds=8.0, max_seconds=60.0)])
+                           *share.panel("cnn:train", steps=CNN_STEPS, seconds=8.0, max_seconds=60.0)])
 st.session_state.setdefault("cnn:stack", cnn.DEFAULT_STACK)
 digits = _digits()
 tabs = st.tabs(["Build a network", "Train it on the digits", "Convolution step by step",
@@ -239,12 +243,12 @@ with tabs[1]:
         st.error(f"This network cannot be trained on the 8x8x1 digits: {cfg_error}", icon=":material/error:")
         trainer = None
     else:
-        trainer = training_panel("cnn:train", cnn.make_task, config=cfg, seconds=8.0, max_seconds=60.0,
+        trainer = training_panel("cnn:train", cnn.make_task, config=cfg, steps=CNN_STEPS, seconds=8.0, max_seconds=60.0,
                                  panels={"training loss (cross-entropy)": ["loss"],
                                          "training accuracy (this batch)": ["train_acc"]},
                                  live=live, record_every=10)
         share.code_behind("cnn:train", cnn.make_task, cfg,
-                          command='train cnn', seconds=8.0, title='Convolutional layers')
+                          command='train cnn', steps=CNN_STEPS, seconds=8.0, title='Convolutional layers')
     if trainer is not None and trainer.steps:
         model, who = trainer.task.model, "your model"
         st.download_button("Download your model (checkpoint)", topics.checkpoint_bytes(cnn, trainer.task,
@@ -423,6 +427,6 @@ with tabs[4]:
                    caption=f"After {trainer.steps} steps: the picture that channel {channel} of {layer} responds "
                            f"to (mean activation {trainer.latest.get('activation', 0):.2f}).")
 
-    vis = training_panel("cnn:vis", cnn.make_visualise_task, config=vis_cfg, seconds=5.0, max_seconds=60.0,
+    vis = training_panel("cnn:vis", cnn.make_visualise_task, config=vis_cfg, steps=1000, seconds=5.0, max_seconds=60.0,
                          panels={"mean activation of the channel": ["activation"]}, live=vis_live, record_every=2,
                          label="Draw it")

@@ -15,6 +15,12 @@ from dlplay.errors import InputError
 from dlplay.ui import device_badge, draw_key, errors_shown, get_trainer, page_header, training_panel, upload_text
 from dlplay.ui import share
 
+# Default budgets are step counts (issue 30): a busy lecture server trains the same model as an idle laptop; the
+# panel shows the seconds a run took here. Rates measured on one thread of the 2-core laptop, 7 Dec.
+DOC_AE_STEPS = 3000   # about 220 steps/s: 14 s
+D2V_EPOCHS = doc2vec.Doc2VecConfig.epochs   # one step is one epoch; the run ends there (about 5 s)
+GLOVE_STEPS = 2000    # about 75 steps/s: 27 s
+
 page_header(
     "Documents: search, LSA and a deep autoencoder",
     "A search engine can rank paragraphs by the words they share with a query: **TF-IDF** weighs each word by how "
@@ -33,7 +39,7 @@ page_header(
         "share one word by accident; switch to LSA, which matches by topic learned from words that occur together.",
         "Compare the two 2-D maps: LSA's two numbers pile the articles on top of each other, the autoencoder's "
         "separate them; the precision@10 numbers say by how much.",
-        "Train your own 2-D autoencoder for 15 seconds and watch the map form; then try a 10-number code.",
+        "Train your own 2-D autoencoder (3,000 steps, about 15 s) and watch the map form; then try a 10-number code.",
         "Train Doc2Vec (PV-DBOW, then PV-DM) and compare it with TF-IDF and averaged word2vec in the table.",
         "GloVe: type a few words to see their co-occurrence counts; compare GloVe's neighbours and WordSim-353 / "
         "SimLex-999 scores with word2vec's on the same corpus.",
@@ -75,13 +81,13 @@ EXAMPLES = {"frogs and toads lay eggs in ponds": "the article uses these very wo
             "president shot at the theatre": "TF-IDF follows 'theatre' to the Oscars"}
 share.link("documents", [share.integer("results", "docs:k", 1, 30, 5),
                          share.choice("method", "docs:method", ["tfidf", "lsa", "ae"]),
-                         share.choice("code_size", "docs:ae_k", [2, 10]), *share.panel("docs:ae", seconds=15.0),
+                         share.choice("code_size", "docs:ae_k", [2, 10]), *share.panel("docs:ae", steps=DOC_AE_STEPS, seconds=15.0),
                          share.choice("d2v_mode", "docs:d2v_mode", ["dbow", "dm"]),
-                         *share.panel("docs:d2v", seconds=30.0, prefix="d2v_"),
+                         *share.panel("docs:d2v", steps=D2V_EPOCHS, seconds=30.0, prefix="d2v_"),
                          share.choice("glove_dim", "docs:g_dim", [25, 50, 100, 200], 100),
                          share.integer("glove_window", "docs:g_window", 2, 15, 10),
                          share.choice("glove_xmax", "docs:g_xmax", [10.0, 30.0, 100.0, 300.0], 100.0),
-                         *share.panel("docs:glove", seconds=30.0, prefix="glove_")])
+                         *share.panel("docs:glove", steps=GLOVE_STEPS, seconds=30.0, prefix="glove_")])
 c = st.columns([3, 2, 1])
 example = c[1].selectbox("Examples", list(EXAMPLES), format_func=lambda q: f"{q} ({EXAMPLES[q]})",
                          key="docs:example")
@@ -143,10 +149,10 @@ def live(trainer):
         st.plotly_chart(_map_of(task.codes(), "Live: your autoencoder's 2-D codes"), key=draw_key("docs:live"))
 
 
-trainer = training_panel("docs:ae", D.make_task, config=cfg, seconds=15.0, max_seconds=120.0,
+trainer = training_panel("docs:ae", D.make_task, config=cfg, steps=DOC_AE_STEPS, seconds=15.0, max_seconds=120.0,
                          panels={"reconstruction loss (nats per word)": ["loss"]}, live=live, record_every=20)
 share.code_behind("docs:ae", D.make_task, cfg,
-                  command='train doc-ae', seconds=15.0, title='Documents: search, LSA and a deep autoencoder')
+                  command='train doc-ae', steps=DOC_AE_STEPS, seconds=15.0, title='Documents: search, LSA and a deep autoencoder')
 with errors_shown():
     enc2, vocab2, info2 = D.shipped_encoder(2)
     enc10, vocab10, info10 = D.shipped_encoder(10)
@@ -194,10 +200,10 @@ st.markdown("**Doc2Vec** (gensim) gives every paragraph its own vector, trained 
             "document vector is the **mean of its words' word2vec vectors** (the Words page's shipped model).")
 mode = st.radio("Doc2Vec variant", ["dbow", "dm"], horizontal=True, key="docs:d2v_mode",
                 format_func=lambda v: {"dbow": "PV-DBOW", "dm": "PV-DM"}[v])
-d2v = training_panel("docs:d2v", doc2vec.make_task, config=doc2vec.Doc2VecConfig(mode=mode), seconds=30.0,
+d2v = training_panel("docs:d2v", doc2vec.make_task, config=doc2vec.Doc2VecConfig(mode=mode), steps=D2V_EPOCHS, seconds=30.0,
                      max_seconds=120.0, panels={"learning rate": ["learning_rate"]}, label="Train Doc2Vec")
 share.code_behind("docs:d2v", doc2vec.make_task, doc2vec.Doc2VecConfig(mode=mode),
-                  seconds=30.0, title='Documents: search, LSA and a deep autoencoder')
+                  steps=D2V_EPOCHS, seconds=30.0, title='Documents: search, LSA and a deep autoencoder')
 with errors_shown():
     table = [{"method": "TF-IDF (all words)", "precision": _retrieval_table()[0]["precision_cosine"]},
              {"method": "LSA, 10 numbers", "precision": D.retrieval(lib.lsa_codes[10], coll)["precision_cosine"]},
@@ -267,12 +273,12 @@ g_dim = gcol[0].select_slider("Dimension", [25, 50, 100, 200], 100, key="docs:g_
 g_window = gcol[1].slider("Window", 2, 15, 10, key="docs:g_window")
 g_xmax = gcol[2].select_slider("x_max", [10.0, 30.0, 100.0, 300.0], 100.0, key="docs:g_xmax")
 training_panel("docs:glove", glove.make_task,
-               config=glove.GloveConfig(dim=int(g_dim), window=int(g_window), x_max=float(g_xmax)), seconds=30.0,
+               config=glove.GloveConfig(dim=int(g_dim), window=int(g_window), x_max=float(g_xmax)), steps=GLOVE_STEPS, seconds=30.0,
                max_seconds=120.0, panels={"weighted squared error per pair": ["loss"]}, record_every=10,
                label="Train GloVe")
 share.code_behind("docs:glove", glove.make_task,
                   glove.GloveConfig(dim=int(g_dim), window=int(g_window), x_max=float(g_xmax)),
-                  command='train glove', seconds=30.0, title='Documents: search, LSA and a deep autoencoder')
+                  command='train glove', steps=GLOVE_STEPS, seconds=30.0, title='Documents: search, LSA and a deep autoencoder')
 gt = get_trainer("docs:glove")
 if gt is not None and gt.steps:
     st.download_button("Download your GloVe vectors (word2vec text format)",

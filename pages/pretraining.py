@@ -90,7 +90,7 @@ share.link("pretraining", [share.choice("activation", "pt:stack:act", list(pt.AC
                            share.integer("rbm_hidden", "pt:rbm:hidden", 1, pt.MAX_WIDTH, 64),
                            share.integer("rbm_k", "pt:rbm:k", 1, pt.MAX_K, 1),
                            share.choice("rbm_lr", "pt:rbm:lr", [0.01, 0.02, 0.05, 0.1, 0.2], 0.1),
-                           *share.panel("pt:rbm", seconds=10.0, prefix="rbm_")])
+                           *share.panel("pt:rbm", steps=pt.SHIPPED["rbm_digits"].steps, seconds=10.0, prefix="rbm_")])
 tab_stack, tab_rbm, tab_dbn, tab_bb = st.tabs(["1. Greedy layer-wise pre-training", "2. The RBM",
                                                "3. Deep belief net", "4. Reusing an ImageNet network"])
 
@@ -182,10 +182,11 @@ with tab_rbm:
         st.image(viz.tile(torch.cat([pt.binarise(x_show).view_as(x_show), rec]), 12), width=720,
                  caption="Live: binarised test digits (top) and their reconstructions p(v | p(h | v)) (bottom).")
 
-    rtrainer = training_panel("pt:rbm", pt.make_task, config=rcfg, seconds=10.0, max_seconds=120.0, record_every=20,
+    rtrainer = training_panel("pt:rbm", pt.make_task, config=rcfg, steps=pt.SHIPPED["rbm_digits"].steps, seconds=10.0,
+                              max_seconds=120.0, record_every=20,
                               panels={"reconstruction error (training batch, per pixel)": ["recon_error"]},
                               live=_rbm_live)
-    share.code_behind("pt:rbm", pt.make_task, rcfg, command='train rbm', seconds=10.0, title='Before end-to-end')
+    share.code_behind("pt:rbm", pt.make_task, rcfg, command='train rbm', steps=pt.SHIPPED["rbm_digits"].steps, seconds=10.0, title='Before end-to-end')
     if rtrainer is not None and rtrainer.steps > 0:
         rbm, rev, who = rtrainer.task.model, rtrainer.last_eval or rtrainer.task.evaluate(), "your RBM"
         chain = pt.gibbs_chain(rbm, 16, 1000, torch.Generator().manual_seed(0))

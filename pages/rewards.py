@@ -24,8 +24,8 @@ page_header(
     try_list=[
         "Open the page: the shipped agent's table, four triangles per cell (green = a good move), and its greedy "
         "arrows. Press *Play the episode* under the grid to watch it walk from the start.",
-        "Press **Train** (2 s): about 2,000 episodes; the curves show the return per episode rising and "
-        "max |V - V*| falling to about zero.",
+        "Press **Train** (13,000 moves: about 2,000 episodes on the 6x6 grid); the curves show the return per "
+        "episode rising and max |V - V*| falling to about zero.",
         "*Step by step*: move one transition at a time and read the update with its numbers filled in; then press "
         "*50 episodes* a few times and watch the values spread backwards from the goal.",
         "Preset **Cliff walking**, then the *SARSA vs Q-learning* tab: SARSA learns the safe path, Q-learning the "
@@ -34,8 +34,8 @@ page_header(
         "and 3-5 of the 27 cells stay wrong (0-1 at epsilon 0.2; seeds 0-2). With random starts on, each new "
         "start cell explores for it. Set gamma to 0.5: far cells barely see the goal.",
         "Edit the grid (# wall, X pit, G goal, S start) and train again; wall the goal in to see the check.",
-        "Algorithm **DQN**: a small network replaces the table (train about 15 s: a gradient step per move is "
-        "slower than a table update); compare its arrows and |V - V*| with the table's.",
+        "Algorithm **DQN**: a small network replaces the table (15,000 moves, about 15 s: a gradient step per "
+        "move is slower than a table update); compare its arrows and |V - V*| with the table's.",
     ])
 device_badge()
 _base = lambda v: ql.PRESETS[v["preset"]]  # noqa: E731
@@ -47,7 +47,8 @@ share.link("rewards", [share.choice("preset", "rl:preset", list(ql.PRESETS)),
                                     lambda v: float(_base(v).gamma)),
                        share.number("epsilon", lambda v: f"rl:eps:{v['preset']}", 0.0, 1.0,
                                     lambda v: float(_base(v).epsilon)),
-                       *share.panel("rl:train", seconds=lambda v: 15.0 if v["algorithm"] == "dqn" else 2.0,
+                       *share.panel("rl:train", steps=lambda v: ql.DEFAULT_MOVES[v["algorithm"]],
+                                    seconds=lambda v: 15.0 if v["algorithm"] == "dqn" else 2.0,
                                     max_seconds=60.0)])
 
 
@@ -118,12 +119,13 @@ def live(trainer):
 
 
 trainer = training_panel(
-    "rl:train", ql.make_task, config=cfg, seconds=15.0 if cfg.algorithm == "dqn" else 2.0, max_seconds=60.0,
+    "rl:train", ql.make_task, config=cfg, steps=ql.DEFAULT_MOVES[cfg.algorithm],
+    seconds=15.0 if cfg.algorithm == "dqn" else 2.0, max_seconds=60.0,
     live=live, record_every=50,
     panels={"return per episode (mean of last 50)": ["return_avg"], "max |V - V*| over the cells": ["max_err"],
             "share of cells the greedy policy gets to the goal": ["reached"]})
 share.code_behind("rl:train", ql.make_task, cfg,
-                  command='train qlearning', seconds=15.0 if cfg.algorithm == "dqn" else 2.0,
+                  command='train qlearning', steps=ql.DEFAULT_MOVES[cfg.algorithm], seconds=15.0 if cfg.algorithm == "dqn" else 2.0,
                   title='Learning from rewards')
 
 # -- the agent shown: the user's, else the shipped one, else an untrained one ------------------------------------------

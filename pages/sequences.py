@@ -14,6 +14,12 @@ from dlplay.topics import checkpoint_bytes
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
 from dlplay.ui import share
 
+# Default budgets are step counts (issue 30): a busy lecture server trains the same model as an idle laptop; the
+# panel shows the seconds a run took here. Rates measured on one thread of the 2-core laptop, 7 Dec.
+CHAR_STEPS = {"rnn": 1000, "lstm": 300}   # about 31 and 9 steps/s: about 32 s each
+NGRAM_STEPS = 100     # 20,000 characters counted per step, about 22 steps/s: 5 s
+# the copy, reverse and pixel parts train for their shipped models' step counts, so 'yours' and 'shipped' compare
+
 page_header(
     "Sequences and autoregressive models",
     "Text, speech and even images can be generated one piece at a time: the chain rule writes any joint "
@@ -46,14 +52,19 @@ share.link("sequences", [share.choice("part", "seq:part", PARTS),
                              share.choice(f"{arch}_hidden", f"seq:{arch}:hidden", [64, 128, 192, 256, 512], 192),
                              share.choice(f"{arch}_bptt", f"seq:{arch}:bptt", [16, 32, 64, 128], 64),
                              share.choice(f"{arch}_lr", f"seq:{arch}:lr", [3e-4, 1e-3, 3e-3, 1e-2], 3e-3),
-                             *share.panel(f"seq:{arch}:train", seconds=30.0, prefix=f"{arch}_"))],
+                             *share.panel(f"seq:{arch}:train", steps=CHAR_STEPS[arch], seconds=30.0, prefix=f"{arch}_"))],
                          share.choice("copy_arch", "seq:copy:arch", ["rnn", "lstm"]),
                          share.integer("delay", "seq:copy:delay", 1, sq.rnn.MAX_DELAY, 20),
                          share.choice("forget_bias", "seq:copy:fb", [0.0, 1.0, 2.0, 3.0, 5.0], 1.0),
                          share.flag("attention", "seq:rev:att", True),
                          share.integer("max_len", "seq:rev:len", 2, sq.seq2seq.MAX_LEN, 10),
                          share.choice("channels", "seq:pix:ch", [16, 32, 64, 128], 64),
-                         share.integer("layers", "seq:pix:layers", 2, 8, 5)])
+                         share.integer("layers", "seq:pix:layers", 2, 8, 5),
+                         *share.panel("seq:ng:train", steps=NGRAM_STEPS, seconds=5.0, max_seconds=30.0, prefix="ng_"),
+                         *[p for part, name in (("copy", "seq_copy_lstm_d20"), ("rev", "seq_reverse_attention"),
+                                                ("pix", "seq_pixelcnn_digits"))
+                           for p in share.panel(f"seq:{part}:train", steps=sq.SHIPPED[name].steps, seconds=30.0,
+                                                prefix=f"{part}_")]])
 
 
 @st.cache_resource(show_spinner="Loading a shipped model ...")
@@ -182,10 +193,11 @@ def char_part(arch: str) -> None:
         txt, _ = sq.sample_text(tr.task.model, "the ", 80, 0.8, torch.Generator().manual_seed(0))
         st.caption(f"Live sample (temperature 0.8, after {tr.steps:,} steps): **the** {txt}")
 
-    trainer = training_panel(f"seq:{arch}:train", sq.make_task, config=cfg, seconds=30.0, record_every=10,
+    trainer = training_panel(f"seq:{arch}:train", sq.make_task, config=cfg, steps=CHAR_STEPS[arch], seconds=30.0,
+                             record_every=10,
                              panels={"training bits per character": ["train_bpc"]}, live=live)
     share.code_behind(f"seq:{arch}:train", sq.make_task, cfg,
-                      command='train charlm', seconds=30.0, title='Sequences and autoregressive models')
+                      command='train charlm', steps=CHAR_STEPS[arch], seconds=30.0, title='Sequences and autoregressive models')
     model, ev, who = _model_shown(trainer, name, what)
     _download(trainer, f"charlm_{arch}")
     _, bpc = _ngrams()
@@ -212,12 +224,12 @@ with errors_shown():
         order = c[0].slider("Order n (for sampling)", 1, 8, 5, key="seq:ng:order")
         k = c[1].select_slider("Add-k smoothing", [0.001, 0.01, 0.1, 0.5, 1.0], 0.01, key="seq:ng:k")
         trainer = training_panel("seq:ng:train", sq.make_task, config=sq.CharConfig(arch="ngram", order=order,
-                                 smoothing=k), seconds=5.0, max_seconds=30.0,
+                                 smoothing=k), steps=NGRAM_STEPS, seconds=5.0, max_seconds=30.0,
                                  panels={"validation bits per character, by order (x: steps of 20,000 characters "
                                          "counted)": [f"val_bpc_order{o}" for o in sq.tasks.NGRAM_ORDERS]})
         share.code_behind("seq:ng:train", sq.make_task, sq.CharConfig(arch="ngram", order=order,
                                  smoothing=k),
-                          command='train charlm', seconds=5.0, title='Sequences and autoregressive models')
+                          command='train charlm', steps=NGRAM_STEPS, seconds=5.0, title='Sequences and autoregressive models')
         if trainer is not None and trainer.steps > 0:
             models = trainer.task.models
             bpc = {o: m.bits_per_char(trainer.task.val_ids) for o, m in models.items()}
@@ -282,10 +294,11 @@ with errors_shown():
                                         "training: 0.73 for bias 1, 0.95 for bias 3.")
         cfg = sq.CopyConfig(arch=arch, delay=int(delay), forget_bias=float(fbias) if arch == "lstm" else 1.0)
         trainer = training_panel("seq:copy:train", sq.make_task, config=cfg,
-                                 seconds=20.0, record_every=10,
+                                 steps=sq.SHIPPED["seq_copy_lstm_d20"].steps, seconds=20.0, record_every=10,
                                  panels={"loss": ["loss"], "training accuracy": ["accuracy"]})
         share.code_behind("seq:copy:train", sq.make_task, cfg,
-                          command='train copy-task', seconds=20.0, title='Sequences and autoregressive models')
+                          command='train copy-task', steps=sq.SHIPPED["seq_copy_lstm_d20"].steps,
+                          seconds=20.0, title='Sequences and autoregressive models')
         sweep = _shipped("seq_copy_lstm_d20")[2].get("sweep", {})
         live_pts = {}
         if trainer is not None and trainer.steps > 0:
@@ -319,11 +332,13 @@ with errors_shown():
         att = c[0].checkbox("With attention", True, key="seq:rev:att")
         max_len = c[1].slider("Train on strings of 1 to ... digits", 2, sq.seq2seq.MAX_LEN, 10, key="seq:rev:len")
         trainer = training_panel("seq:rev:train", sq.make_task, config=sq.ReverseConfig(attention=att,
-                                 max_len=max_len), seconds=30.0, record_every=10,
+                                 max_len=max_len), steps=sq.SHIPPED["seq_reverse_attention"].steps,
+                                 seconds=30.0, record_every=10,
                                  panels={"loss": ["loss"], "token accuracy (teacher forcing)": ["token_accuracy"]})
         share.code_behind("seq:rev:train", sq.make_task, sq.ReverseConfig(attention=att,
                                  max_len=max_len),
-                          command='train reverse', seconds=30.0, title='Sequences and autoregressive models')
+                          command='train reverse', steps=sq.SHIPPED["seq_reverse_attention"].steps,
+                          seconds=30.0, title='Sequences and autoregressive models')
         lengths = tuple(range(1, 15))
         curves = _length_curves(lengths)
         mine = trainer is not None and trainer.steps > 0
@@ -368,10 +383,11 @@ with errors_shown():
         ch = c[0].select_slider("Channels", [16, 32, 64, 128], 64, key="seq:pix:ch")
         layers = c[1].slider("Masked layers", 2, 8, 5, key="seq:pix:layers")
         trainer = training_panel("seq:pix:train", sq.make_task, config=sq.PixelConfig(channels=ch, layers=layers),
-                                 seconds=30.0, record_every=10,
+                                 steps=sq.SHIPPED["seq_pixelcnn_digits"].steps, seconds=30.0, record_every=10,
                                  panels={"training -log p(x), nats per image": ["train_nll_nats"]})
         share.code_behind("seq:pix:train", sq.make_task, sq.PixelConfig(channels=ch, layers=layers),
-                          command='train pixelcnn', seconds=30.0, title='Sequences and autoregressive models')
+                          command='train pixelcnn', steps=sq.SHIPPED["seq_pixelcnn_digits"].steps,
+                          seconds=30.0, title='Sequences and autoregressive models')
         model, ev, who = _model_shown(trainer, "seq_pixelcnn_digits", "PixelCNN")
         _download(trainer, "pixelcnn")
         extra = _shipped("seq_pixelcnn_digits")[2]

@@ -104,6 +104,12 @@ def test_verdict_never_calls_a_collapse_a_success():
     assert D.verdict({"source_accuracy": 0.97, "target_accuracy": 0.3, "domain_accuracy": 0.99},
                      "source-only")[0] == "ok"
     assert D.verdict({"source_accuracy": 0.96, "target_accuracy": 0.6, "domain_accuracy": 0.6}, "grl")[0] == "ok"
+    so = {"source_accuracy": 0.97, "target_accuracy": 0.36}
+    hurt = {"source_accuracy": 0.80, "target_accuracy": 0.20, "domain_accuracy": 0.6}   # lambda 20, seed 1
+    state, sentence = D.verdict(hurt, "alternating", so)
+    assert state == "no gain" and "20%" in sentence and "36%" in sentence and "lower lambda" in sentence
+    assert D.verdict({**hurt, "target_accuracy": 0.37, "source_accuracy": 0.96}, "grl", so)[0] == "no gain"
+    assert D.verdict({**hurt, "target_accuracy": 0.45, "source_accuracy": 0.96}, "grl", so)[0] == "ok"
 
 
 def test_cli_trains_and_reports_the_three_numbers(capsys, tmp_path):

@@ -84,7 +84,7 @@ def test_train_the_built_network_and_see_its_maps(page):
     assert any("the shipped trained model" in c.value for c in at.caption)
     at.text_input(key="cnn:stack").set_value("conv(8,3,1,1) relu pool(2) fc(10)").run()
     assert any("random (untrained)" in c.value for c in at.caption)
-    at.slider(key="cnn:train:budget").set_value(2.0)
+    at.number_input(key="cnn:train:steps").set_value(500)
     at.button(key="cnn:train:start").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert float(_metric(at, "Test accuracy of your model").rstrip("%")) > 80

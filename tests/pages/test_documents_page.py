@@ -38,7 +38,7 @@ def test_documents_page_opens_searches_and_explains_bad_queries(root):
 
 def test_documents_page_trains_the_autoencoder(root):
     at = _page(root)
-    at.slider(key="docs:ae:budget").set_value(2.0)
+    at.number_input(key="docs:ae:steps").set_value(300)
     at.button(key="docs:ae:start").click().run()
     assert not at.exception, at.exception
     methods = list(at.dataframe[0].value["method"])

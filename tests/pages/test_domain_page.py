@@ -32,7 +32,7 @@ def test_preset_then_short_training_shows_your_network(root):
     assert at.radio(key="da:method").value == "source-only"
     at.button(key="da:preset:0").click().run()          # DANN
     assert at.radio(key="da:method").value == "grl" and at.slider(key="da:lam").value == 1.0
-    at.slider(key="da:train:budget").set_value(1.0)
+    at.number_input(key="da:train:steps").set_value(60)
     at.button(key="da:train:start").click().run()
     assert not at.exception, at.exception
     assert any("your network" in m.label for m in at.metric)
@@ -44,8 +44,9 @@ def test_lambda_too_high_preset_is_reported_as_a_collapse(root):
     at = AppTest.from_file(str(root / PAGE), default_timeout=240).run()
     at.button(key="da:preset:3").click().run()
     assert at.slider(key="da:lam").value >= 10
-    at.slider(key="da:train:budget").set_value(3.0)
+    at.number_input(key="da:train:steps").set_value(300)      # the lesson's budget (bench/lessons.py)
     at.button(key="da:train:start").click().run()
     assert not at.exception, at.exception
-    msgs = [e.value for e in at.error] + [w.value for w in at.warning]
-    assert not at.success or not any("Adapted" in s.value for s in at.success), msgs
+    assert not any("Adapted" in s.value for s in at.success), [s.value for s in at.success]
+    said = " ".join([e.value for e in at.error] + [w.value for w in at.warning])
+    assert "collapsed" in said or "No gain on the target" in said, said

@@ -35,7 +35,7 @@ def test_multimodal_page_retrieval_bad_word_shapes_and_training(root):
     assert float(m["... that also keep the image's size and direction"].rstrip("%")) > float(
         m["The new shape word alone: same share"].rstrip("%"))
 
-    at.slider(key="mm:train:budget").set_value(1.0)
+    at.number_input(key="mm:train:steps").set_value(150)
     at.button(key="mm:train:start").click().run()
     assert not at.exception, at.exception
     assert any("your model" in s.value for s in at.success)

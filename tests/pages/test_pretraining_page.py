@@ -32,7 +32,7 @@ def test_page_opens_on_the_shipped_models(root):
 def test_short_rbm_training_replaces_the_shipped_rbm(root):
     at = _open(root)
     at.slider(key="pt:rbm:k").set_value(2)
-    at.slider(key="pt:rbm:budget").set_value(1.0)
+    at.number_input(key="pt:rbm:steps").set_value(300)
     at.button(key="pt:rbm:start").click().run()
     assert not at.exception and not at.error
     assert sum("shipped" in i.value for i in at.info) == 1   # only the DBN tab still shows a shipped run

@@ -29,7 +29,7 @@ def test_rewards_page_shipped_step_train_and_bad_grid(root):
 
     at.selectbox(key="rl:preset").select("Cliff walking (Sutton & Barto)").run()
     at.selectbox(key="rl:alg:Cliff walking (Sutton & Barto)").select("sarsa").run()
-    at.slider(key="rl:train:budget").set_value(1.0)
+    at.number_input(key="rl:train:steps").set_value(2000)
     at.button(key="rl:train:start").click().run()
     assert not at.exception, at.exception
     assert any("your agent" in s.value for s in at.success)

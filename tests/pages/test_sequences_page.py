@@ -26,7 +26,7 @@ def test_markov_part_shows_orders_samples_and_trains(root):
     assert any(i.endswith("seq:ng:bpc") for i in _charts(at))
     samples = [m.value for m in at.markdown if m.value.startswith("*order")]
     assert len(samples) >= 5
-    at.slider(key="seq:ng:train:budget").set_value(1.0)
+    at.number_input(key="seq:ng:train:steps").set_value(20)
     at.button(key="seq:ng:train:start").click().run()
     assert not at.exception, at.exception
     assert any("your counts" in s.value for s in at.success)

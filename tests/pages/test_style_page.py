@@ -27,7 +27,7 @@ def test_style_page_trains_on_uploaded_pictures(root):
     assert not at.exception and not at.error
     assert any("upload" in c.value for c in at.caption)
     at.slider(key="st:size").set_value(64)
-    at.slider(key="st:run:budget").set_value(2.0)
+    at.number_input(key="st:run:steps").set_value(20)
     at.button(key="st:run:start").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     labels = [m.label for m in at.metric]

@@ -35,7 +35,7 @@ def test_words_page_trains_word2vec(root):
     at = _page(root)
     at.selectbox(key="words:corpus").select("lee").run()
     at.select_slider(key="words:dim").set_value(25).run()
-    at.slider(key="words:w2v:budget").set_value(2.0)
+    at.number_input(key="words:w2v:steps").set_value(100)
     at.button(key="words:w2v:start").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
