@@ -21,6 +21,7 @@ from typing import Any, Callable
 import torch
 
 from . import limits
+from .debug import TRAINERS
 from .errors import InputError, TrainingDiverged
 
 Metrics = dict[str, float]
@@ -127,6 +128,7 @@ class Trainer:
         self.task = task
         self.record_every = max(1, int(record_every))
         self.snapshot_seconds = snapshot_seconds
+        TRAINERS.add(self)      # counted by the load test's leak counters (dlplay/debug.py), nothing else
         self.steps = 0          # optimisation steps taken so far, over all runs
         self.seconds = 0.0      # time spent inside step(), over all runs
         self.history: list[Metrics] = []   # one dict per recorded step, with 'step' and 'time'

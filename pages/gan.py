@@ -252,7 +252,7 @@ with tab2d:
         tr = s["trainer"]
         if s["error"]:
             st.error(s["error"], icon=":material/error:")
-        fig_box, metric_box, curve_box = st.empty(), st.empty(), st.empty()
+        fig_box, cap_box, metric_box, curve_box = st.empty(), st.empty(), st.empty(), st.empty()
 
         if tr is None:  # nothing trained in this session yet: the shipped generator, or fresh networks
             shipped = cfg == DEFAULTS and target == "ring8"
@@ -276,13 +276,16 @@ with tab2d:
             s["frame"] = s.get("frame", 0) + 1   # element keys must be unique within one script run
             t = tr.task
             title = f"iteration {t.iterations:,}  ({tr.seconds:.1f} s of training)"
-            if s.get("run") is not None:   # while playing: a picture the browser swaps in place (a plotly figure
-                with fig_box.container():  # rebuilt several times a second can stay blank on a slow browser)
-                    st.image(ganviz.playground_frame(t.view(), t.bounds, cfg.loss, layers or (), title=title),
-                             width=560)
-                    st.caption("Background: D(x), purple = fake, green = real · green dots: real samples · purple "
-                               "dots: generated · orange: G's gradient · grey grid: the generator's manifold. "
-                               "Pause for the interactive figure.")
+            if s.get("run") is not None:
+                # While playing: a picture the browser swaps in place (a plotly figure rebuilt several times a
+                # second can stay blank on a slow browser). Written straight into the placeholder, so each frame
+                # updates the same <img>, which shows the last frame until the next has loaded; a new container
+                # per frame made a new, empty <img> each time (a blank flash on a loaded server).
+                fig_box.image(ganviz.playground_frame(t.view(), t.bounds, cfg.loss, layers or (), title=title),
+                              width=560)
+                cap_box.caption("Background: D(x), purple = fake, green = real · green dots: real samples · purple "
+                                "dots: generated · orange: G's gradient · grey grid: the generator's manifold. "
+                                "Pause for the interactive figure.")
             else:
                 fig_box.plotly_chart(ganviz.playground(t.view(), t.bounds, cfg.loss, layers or (), title=title),
                                      key=f"gan:fig:{s['frame']}")

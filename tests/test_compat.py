@@ -17,6 +17,11 @@ def test_private_names_compat_relies_on_still_exist():
     assert hasattr(PagesManager, "uses_pages_directory"), "PagesManager.uses_pages_directory is gone"
     assert issubclass(StopException, BaseException)
     assert callable(get_script_run_ctx)
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.session_manager import SessionManager
+    assert callable(Runtime.exists) and "_session_mgr" in inspect.getsource(Runtime.__init__), \
+        "Runtime no longer keeps its session manager in _session_mgr: the load test's session count breaks"
+    assert callable(SessionManager.list_sessions) and callable(SessionManager.num_active_sessions)
 
 
 def test_rerun_pending_sees_a_queued_rerun():

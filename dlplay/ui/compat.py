@@ -7,6 +7,8 @@ the pinned Streamlit release changes any of it).
   what it holds. Public API has no name for it.
 - `stop_requested()`: the same question for the session ending (a closed tab), so a waiting loop frees its run.
 - `session_id()`: who is asking, for the runner's fair share of slots (public: the script run context).
+- `session_counts()`: sessions the server keeps and how many are connected, for the load test's leak counters
+  (dlplay/debug.py); Streamlit has no public way to list them.
 - `leave_pages_folder_mode()`: a fresh server's first visitor on a page URL runs that page without app.py
   (Streamlit's old pages/ folder mode); the page leaves that mode and reruns through app.py.
 """
@@ -35,6 +37,16 @@ def stop_requested() -> bool:
 def session_id() -> str:
     ctx = get_script_run_ctx()
     return getattr(ctx, "session_id", "") or ""
+
+
+def session_counts() -> tuple[int, int] | None:
+    """(sessions kept, sessions connected) by this server, or None outside a running server."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return None
+    mgr = Runtime.instance()._session_mgr
+    return len(mgr.list_sessions()), mgr.num_active_sessions()
 
 
 def leave_pages_folder_mode() -> None:

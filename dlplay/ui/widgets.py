@@ -7,7 +7,7 @@ from typing import Sequence
 
 import streamlit as st
 
-from .. import viz
+from .. import debug, viz
 from ..data import read_image, read_text
 from ..device import describe_device, get_device
 from ..errors import InputError
@@ -27,6 +27,7 @@ def draw_key(prefix: str) -> str:
 def page_header(title: str, idea: str, formula: str | None = None, try_list: Sequence[str] = ()) -> None:
     """Title, two to four sentences on the idea, an optional formula and a 'what to try' list."""
     leave_pages_folder_mode()   # see compat.py
+    debug.start_from_env()      # the load test's leak counters, only with $DLPLAY_DEBUG_COUNTS (dlplay/debug.py)
     st.session_state["share:page"] = None    # until this page's share.link() says what its link holds
     present_style()
     st.title(title)
