@@ -4,7 +4,8 @@ moment, while a separate client polls the server's health endpoint and home page
     python bench/load.py                 # 10 sessions (this 2-core machine); --sessions 40 on a bigger one
     python bench/load.py --page gan --sessions 20 --settle 60
 
-Half the students (every second tab, `--close-half`, on by default) close their tab 2 s after pressing Train,
+Each student trains with a seed of their own (identical runs would be computed once and shared). Half the
+students (every second tab, `--close-half`, on by default) close their tab 2 s after pressing Train,
 mid-training or still in the queue. The server runs with its leak counters on ($DLPLAY_DEBUG_COUNTS,
 dlplay/debug.py): sessions, trainers and models it holds, runs in slots and queued.
 
@@ -109,7 +110,7 @@ class Counters(threading.Thread):
 
 
 async def _session(browser, url: str, page_path: str, go: asyncio.Event, timeout_s: float, log: dict,
-                   close_after: float | None = None):
+                   close_after: float | None = None, seed: int | None = None):
     ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await ctx.new_page()
     errors: list[str] = []
@@ -119,6 +120,11 @@ async def _session(browser, url: str, page_path: str, go: asyncio.Event, timeout
         await page.goto(f"{url}/{page_path}", timeout=timeout_s * 1000)
         train = page.get_by_role("button", name=re.compile(r"^(Train|Resume)")).first
         await train.wait_for(timeout=timeout_s * 1000)
+        if seed is not None:   # a seed of its own: identical requests would share one computation (dlplay/runner.py)
+            box = page.locator('input[aria-label="Seed"]:visible').first
+            await box.fill(str(seed))
+            await box.press("Enter")
+            await page.wait_for_timeout(1500)
         log["open_s"] = time.perf_counter() - t0
         await go.wait()  # everyone presses Train at the same moment
         t1 = log["pressed_at"] = time.perf_counter()
@@ -170,7 +176,8 @@ async def _session(browser, url: str, page_path: str, go: asyncio.Event, timeout
         log["gone_at"] = time.perf_counter()
 
 
-async def _drive(url: str, sessions: int, page_path: str, timeout_s: float, close_half: bool = False) -> list[dict]:
+async def _drive(url: str, sessions: int, page_path: str, timeout_s: float, close_half: bool = False,
+                 own_seeds: bool = False) -> list[dict]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -178,7 +185,7 @@ async def _drive(url: str, sessions: int, page_path: str, timeout_s: float, clos
         go = asyncio.Event()
         logs = [{"session": i} for i in range(sessions)]
         tasks = [asyncio.create_task(_session(browser, url, page_path, go, timeout_s, logs[i],
-                                              2.0 if close_half and i % 2 else None))
+                                              2.0 if close_half and i % 2 else None, i + 1 if own_seeds else None))
                  for i in range(sessions)]
         # Release the button presses once every tab has opened its page (or after a timeout).
         t0 = time.perf_counter()
@@ -253,7 +260,7 @@ def run(sessions: int = 10, page: str = "datasets", settle: float = 60.0, timeou
         say(f"pre-load RSS {rss_before:.0f} MB, held {base}; {sessions} sessions open {page!r} and press Train "
             f"together{' (half close their tab 2 s later)' if close_half else ''} ...")
         t0 = time.perf_counter()
-        logs = asyncio.run(_drive(server.url, sessions, page, timeout_s, close_half))
+        logs = asyncio.run(_drive(server.url, sessions, page, timeout_s, close_half, own_seeds=True))
         wall = time.perf_counter() - t0
         t_gone = max(g.get("gone_at", 0.0) for g in logs)
         peak = max((c for _, c in counters.timeline if _ >= t0), key=lambda c: c.get("sessions") or 0, default={})

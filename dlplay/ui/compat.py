@@ -9,11 +9,18 @@ the pinned Streamlit release changes any of it).
 - `session_id()`: who is asking, for the runner's fair share of slots (public: the script run context).
 - `session_counts()`: sessions the server keeps and how many are connected, for the load test's leak counters
   (dlplay/debug.py); Streamlit has no public way to list them.
+- `start_session_janitor()`: a closed tab's session is kept `disconnectedSessionTTL` seconds for a reconnect, in a
+  TTL cache that drops expired entries only when it is next changed; after the last students leave nothing changes
+  it, and every expired session (its trainers and models) stayed in memory. The janitor expires it on time and
+  empties its state (Streamlit's send loop still holds the last session it served).
 - `leave_pages_folder_mode()`: a fresh server's first visitor on a page URL runs that page without app.py
   (Streamlit's old pages/ folder mode); the page leaves that mode and reruns through app.py.
 """
 
 from __future__ import annotations
+
+import threading
+import time
 
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException  # noqa: F401  (re-exported)
@@ -47,6 +54,49 @@ def session_counts() -> tuple[int, int] | None:
         return None
     mgr = Runtime.instance()._session_mgr
     return len(mgr.list_sessions()), mgr.num_active_sessions()
+
+
+_JANITOR_LOCK = threading.Lock()
+_JANITOR_STARTED = False
+
+
+def _expire_disconnected_sessions() -> None:
+    """On the server's event loop: drop the disconnected sessions whose time to reconnect has passed."""
+    from streamlit.runtime import Runtime
+
+    storage = getattr(Runtime.instance()._session_mgr, "_session_storage", None)
+    expire = getattr(getattr(storage, "_cache", None), "expire", None)
+    for _, info in (expire() if expire is not None else ()) or ():
+        # Streamlit's send loop keeps its last session in a loop variable until another connects: empty the
+        # state of an expired session (and its fragments, whose closures hold the panels' state), so that one
+        # holds no trainer or model either.
+        session = getattr(info, "session", None)
+        for part in (getattr(session, "session_state", None), getattr(session, "_fragment_storage", None)):
+            if part is not None:
+                part.clear()
+
+
+def _janitor(loop, every: float) -> None:
+    while not loop.is_closed():
+        time.sleep(every)
+        try:
+            loop.call_soon_threadsafe(_expire_disconnected_sessions)
+        except RuntimeError:   # the loop closed between the check and the call: the server is stopping
+            return
+
+
+def start_session_janitor(every: float = 5.0) -> None:
+    """Once per server process: every `every` s, expire disconnected sessions on the server's event loop (the TTL
+    cache is not thread-safe, so the call is handed to that loop)."""
+    global _JANITOR_STARTED
+    from streamlit.runtime import Runtime
+
+    with _JANITOR_LOCK:
+        if _JANITOR_STARTED or not Runtime.exists():
+            return
+        loop = Runtime.instance()._get_async_objs().eventloop
+        threading.Thread(target=_janitor, args=(loop, every), daemon=True, name="dlplay-session-janitor").start()
+        _JANITOR_STARTED = True
 
 
 def leave_pages_folder_mode() -> None:

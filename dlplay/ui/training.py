@@ -39,6 +39,12 @@ def _state(key: str) -> dict:
     return ss[f"{key}:panel"]
 
 
+def _request(key: str, what: str) -> None:
+    """A button's callback: a module function with plain arguments, not a closure over the panel's state, so the
+    widget's stored callback holds no trainer once the session is gone (the load test's leak counters)."""
+    _state(key)["request"] = what
+
+
 def get_trainer(key: str) -> Trainer | None:
     """The session's trainer for this panel, or None if the user has not trained yet."""
     return _state(key)["trainer"]
@@ -98,9 +104,6 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
     if s["trainer"] is not None and s["config"] != config:
         settings_changed(s, config, autostart)
 
-    def _request(what: str):
-        s["request"] = what
-
     @st.fragment
     def panel():
         share_sync()   # issue 26: the page's shared link (the URL) follows the seed and budget changed in here
@@ -138,10 +141,10 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
             c[1].slider("Seconds to train", 1.0, float(max_seconds), float(seconds), 1.0, key=f"{key}:budget")
         tr = s["trainer"]
         c[2].button(("Resume" if tr and tr.steps else label), key=f"{key}:start", type="primary",
-                    disabled=running, width="stretch", on_click=_request, args=("start",))
+                    disabled=running, width="stretch", on_click=_request, args=(key, "start"))
         c[3].button("Stop", key=f"{key}:stop", disabled=not running, width="stretch", on_click=_request,
-                    args=("stop",))
-        c[4].button("Reset", key=f"{key}:reset", width="stretch", on_click=_request, args=("reset",),
+                    args=(key, "stop"))
+        c[4].button("Reset", key=f"{key}:reset", width="stretch", on_click=_request, args=(key, "reset"),
                     help="Throw away the trained model and start again from the seed.")
 
         text = (lambda t: status(t) if status else _status(t, s))

@@ -11,7 +11,7 @@ from .. import debug, viz
 from ..data import read_image, read_text
 from ..device import describe_device, get_device
 from ..errors import InputError
-from .compat import leave_pages_folder_mode
+from .compat import leave_pages_folder_mode, start_session_janitor
 from .present import presenting
 from .present import style as present_style
 
@@ -28,6 +28,7 @@ def page_header(title: str, idea: str, formula: str | None = None, try_list: Seq
     """Title, two to four sentences on the idea, an optional formula and a 'what to try' list."""
     leave_pages_folder_mode()   # see compat.py
     debug.start_from_env()      # the load test's leak counters, only with $DLPLAY_DEBUG_COUNTS (dlplay/debug.py)
+    start_session_janitor()     # closed tabs' sessions leave memory on time (compat.py)
     st.session_state["share:page"] = None    # until this page's share.link() says what its link holds
     present_style()
     st.title(title)

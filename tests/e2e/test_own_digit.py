@@ -71,6 +71,7 @@ def test_a_drawn_three_and_seven_are_classified(server, browser):
         page.close()
 
 
+@pytest.mark.slow     # the default run draws the 3 and the 7 (above); this one adds the Autoencoder Lab
 def test_a_drawn_digit_is_reconstructed_and_placed(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
