@@ -37,7 +37,8 @@ page_header(
               "at G' number falls a hundredfold.",
               "Click **mode collapse**: the purple points squeeze into one clump that jumps around the ring ('modes "
               "covered' stays at 0 or 1); then **WGAN-GP fixes it**: after a few hundred iterations most of the "
-              "eight modes are covered.",
+              "eight modes are covered. Or press it while the collapsed run plays, without Reset: the same "
+              "networks recover, 7-8 of the 8 modes 30 s after the switch (seeds 0-2).",
               "Pause and use the single-step buttons: one D step reshapes the background, one G step moves the points "
               "along the arrows.",
               "Draw your own target with the lasso, or upload a CSV of x,y points.",

@@ -263,3 +263,22 @@ def test_cli_image_gan(tmp_path, capsys):
     assert summary["steps"] == 3 and "judge_digit_share" in summary
     m, cfg, _ = checkpoints.load(tmp_path / "m.pt", expect_builder=BUILDER_IMG)
     assert cfg["n_classes"] == 10
+
+
+@pytest.mark.timeout(1200)
+@pytest.mark.slow   # 1,800 + 2,400 iterations: about 45 s a seed on an idle core
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_collapsed_run_switched_to_wgan_gp_without_reset_recovers_the_modes(seed):
+    """Issue 26's lesson, as the page does it: the mode-collapse preset, then the 'WGAN-GP fixes it' knobs applied
+    to the same networks (topics.tune), then more iterations. Seed 0 is the page's default; with the old preset
+    (lr_g 3e-3) its generator died (constant output) and stayed at 0 modes."""
+    from dlplay import topics
+
+    task = GAN2DTask(preset("mode collapse"), seed=seed, device="cpu")
+    tr = Trainer(task, record_every=50).run(steps=1800)
+    assert task.distances()["modes_covered"] <= 1                      # collapsed: one clump
+    with torch.no_grad():
+        assert float(task.G(task.noise(500)).std(0).mean()) > 1e-3     # ... but a living generator
+    topics.tune(task, {k: v for k, v in PRESETS["WGAN-GP fixes it"][0].items() if k != "dataset"})
+    tr.run(steps=2400)
+    assert task.config.loss == "wgan-gp" and task.distances()["modes_covered"] >= 7
