@@ -219,11 +219,16 @@ def test_a_worker_that_grew_too_big_is_replaced_after_its_run(monkeypatch):
         (pid,) = r.worker_pids()
         _wait(run)
         assert pid not in r.worker_pids()
+        def gone() -> bool:   # exited (or a zombie awaiting its parent); it may vanish between two calls
+            try:
+                return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                return True
+
         t0 = time.monotonic()
-        while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE \
-                and time.monotonic() - t0 < 15:
+        while not gone() and time.monotonic() - t0 < 15:
             time.sleep(0.2)
-        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        assert gone()
         assert _wait(r.submit(R.Job(classifier.make_task, CFG, seed=22, steps=3)))[-1]["steps"] == 3   # a new one
     finally:
         r.close()

@@ -2,6 +2,8 @@
 find them read correctly; draw on the Autoencoder Lab's canvas and find the reconstruction and the neighbours.
 Also presenter mode at 1366x768: every page opens with ?present=1 and leaves a screenshot of its first screen."""
 
+import json
+
 import pytest
 
 from dlplay import catalogue
@@ -85,11 +87,27 @@ def test_a_drawn_digit_is_reconstructed_and_placed(server, browser):
         page.close()
 
 
+FIRST_SCREEN = """() => {
+  const H = window.innerHeight, W = window.innerWidth;
+  const inside = el => { const r = el.getBoundingClientRect();
+    return r.height >= 20 && r.width >= 20 && r.top >= 0 && r.bottom <= H + 1 && r.left >= 0 && r.right <= W + 1; };
+  const figs = [...document.querySelectorAll('[data-testid="stPlotlyChart"], [data-testid="stImage"], '
+                                             + '[data-testid="stVegaLiteChart"], [data-testid="stPyplot"]')];
+  const buttons = [...document.querySelectorAll('[data-testid="stBaseButton-primary"]')];
+  return {figure: figs.some(inside), figures: figs.length, button: buttons.some(inside), buttons: buttons.length};
+}"""
+
+
+FIRST_SCREENS: dict = {}
+
+
 @pytest.mark.slow     # every page's opening is checked in the default run (test_browser); this adds screenshots
 @pytest.mark.parametrize("demo", catalogue.available(), ids=[d.url_path for d in catalogue.available()])
 def test_presenter_mode_first_screen(server, browser, demo):
-    """Presenter mode at a projector's 1366x768: the explanation is folded and the type is larger; the screenshot
-    of the first screen is for a human to judge what fits (which figure is the main one differs per page)."""
+    """Presenter mode at a projector's 1366x768: the explanation is folded and the type is larger; whether a figure
+    and the page's primary (Train / Play / Run) button lie wholly inside the first screen, unscrolled, is measured
+    (test-artifacts/presenter-first-screen.json) and an expected failure while not. The screenshot is kept for a
+    human to judge which figure that is."""
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     try:
         page.goto(f"{server.url}/{demo.url_path}?present=1", timeout=60_000)
@@ -98,5 +116,13 @@ def test_presenter_mode_first_screen(server, browser, demo):
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.get_by_text("The idea").count() >= 1
         page.screenshot(path=str(ARTIFACTS / f"present-{demo.url_path}.png"))
+        seen = page.evaluate(FIRST_SCREEN)
+        FIRST_SCREENS[demo.url_path] = seen
+        (ARTIFACTS / "presenter-first-screen.json").write_text(json.dumps(FIRST_SCREENS, indent=1))
+        # Issue 26's target, not met yet (7 Dec: 2 of 15 pages show a whole figure on the first screen, 9 of 14 the
+        # button): reported as an expected failure naming what is missing, so the gap shows in every run.
+        missing = [what for what, n in (("figure", "figures"), ("button", "buttons")) if seen[n] and not seen[what]]
+        if missing:
+            pytest.xfail(f"not wholly on the first screen at 1366x768: {', '.join(missing)} (issue 26, open)")
     finally:
         page.close()
