@@ -41,9 +41,6 @@ def counts() -> dict:
         pass
     trainers = list(TRAINERS)
     out["trainers"] = len(trainers)
-    if os.environ.get("DLPLAY_DEBUG_REFS") and trainers:
-        import sys; sys.path.insert(0, "/tmp"); from refs_patch import chain
-        out["refs"] = chain(trainers[0])
     out["models"] = len({id(m) for t in trainers if (m := getattr(t.task, "model", None)) is not None})
     from .runner import _RUNNER
     out["running"] = _RUNNER.busy if _RUNNER is not None and not _RUNNER._closed else 0
