@@ -5,7 +5,7 @@ moment, while a separate client polls the server's health endpoint and home page
     python bench/load.py --page gan --sessions 20 --settle 60
 
 Each student trains with a seed of their own (identical runs would be computed once and shared). Half the
-students (every second tab, `--close-half`, on by default) close their tab 2 s after pressing Train,
+students (every second tab; `--no-close-half` keeps them all) close their tab 2 s after pressing Train,
 mid-training or still in the queue. The server runs with its leak counters on ($DLPLAY_DEBUG_COUNTS,
 dlplay/debug.py): sessions, trainers and models it holds, runs in slots and queued.
 
