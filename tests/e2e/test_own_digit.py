@@ -119,7 +119,7 @@ def test_presenter_mode_first_screen(server, browser, demo):
         seen = page.evaluate(FIRST_SCREEN)
         FIRST_SCREENS[demo.url_path] = seen
         (ARTIFACTS / "presenter-first-screen.json").write_text(json.dumps(FIRST_SCREENS, indent=1))
-        # Issue 26's target, not met yet (7 Dec: 2 of 15 pages show a whole figure on the first screen, 9 of 14 the
+        # Issue 26's target, not met yet (7 Dec: 2 of 15 pages show a whole figure on the first screen, 8 of 14 the
         # button): reported as an expected failure naming what is missing, so the gap shows in every run.
         missing = [what for what, n in (("figure", "figures"), ("button", "buttons")) if seen[n] and not seen[what]]
         if missing:
