@@ -87,6 +87,7 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
+HELD = ("sessions", "trainers", "models", "running", "queued")   # the leak counters compared (dlplay/debug.py)
 EXPECT = {"datasets": {"steps": 1500, "metric": r"accuracy on the [\d,]+ test digits", "chance": 0.1}}
 
 
@@ -229,10 +230,9 @@ def _freed_after(timeline, t0: float, logs: list[dict]) -> float | None:
 
 def _back_to(counters: Counters, base: dict, t0: float, limit: float) -> float | None:
     """Wait (at most `limit` s after t0) until sessions, trainers and models held are back to `base`."""
-    keys = ("sessions", "trainers", "models", "running", "queued")
     while time.perf_counter() - t0 < limit:
         c = counters.last()
-        if c and all((c.get(k) or 0) <= (base.get(k) or 0) for k in keys):
+        if c and all((c.get(k) or 0) <= (base.get(k) or 0) for k in HELD):
             return round(time.perf_counter() - t0, 1)
         time.sleep(0.5)
     return None
@@ -263,7 +263,7 @@ def run(sessions: int = 10, page: str = "datasets", settle: float = 60.0, timeou
         logs = asyncio.run(_drive(server.url, sessions, page, timeout_s, close_half, own_seeds=True))
         wall = time.perf_counter() - t0
         t_gone = max(g.get("gone_at", 0.0) for g in logs)
-        peak = max((c for _, c in counters.timeline if _ >= t0), key=lambda c: c.get("sessions") or 0, default={})
+        peak = max((c for t, c in counters.timeline if t >= t0), key=lambda c: c.get("sessions") or 0, default={})
         say(f"load done in {wall:.1f} s; tabs closed; waiting up to {settle:.0f} s for what they held to go ...")
         leak_s = _back_to(counters, base, t_gone, settle)
         poller.running = False
@@ -294,9 +294,9 @@ def run(sessions: int = 10, page: str = "datasets", settle: float = 60.0, timeou
         "health_p50_s": _pct(poller.health, 0.5), "health_p95_s": _pct(poller.health, 0.95),
         "home_p50_s": _pct(poller.home, 0.5), "home_p95_s": _pct(poller.home, 0.95),
         "poll_failures": poller.failures, "polls": len(poller.health),
-        "held_before": {k: base.get(k) for k in ("sessions", "trainers", "models", "running", "queued")},
+        "held_before": {k: base.get(k) for k in HELD},
         "held_peak_sessions": peak.get("sessions"),
-        "held_after": {k: held_after.get(k) for k in ("sessions", "trainers", "models", "running", "queued")},
+        "held_after": {k: held_after.get(k) for k in HELD},
         "closed_half_slots_freed_s": freed_s, "slots_freed_within_5s": freed_s is not None and freed_s <= 5.0,
         "leaks_back_to_before_s": leak_s, "no_leak_within_60s": leak_s is not None and leak_s <= 60.0,
         "rss_before_mb": round(rss_before, 1), "rss_peak_mb": round(max(poller.peak_rss, rss_before), 1),

@@ -18,7 +18,11 @@ from dlplay.ui import share
 # panel shows the seconds a run took here. Rates measured on one thread of the 2-core laptop, 7 Dec.
 CHAR_STEPS = {"rnn": 1000, "lstm": 300}   # about 31 and 9 steps/s: about 32 s each
 NGRAM_STEPS = 100     # 20,000 characters counted per step, about 22 steps/s: 5 s
-# the copy, reverse and pixel parts train for their shipped models' step counts, so 'yours' and 'shipped' compare
+# The copy, reverse and pixel parts train for their shipped models' step counts, so 'yours' and 'shipped' compare:
+# part -> (steps, seconds when the budget is a time), read by the panels and by the page's link alike.
+PART_BUDGETS = {"copy": (sq.SHIPPED["seq_copy_lstm_d20"].steps, 20.0),
+                "rev": (sq.SHIPPED["seq_reverse_attention"].steps, 30.0),
+                "pix": (sq.SHIPPED["seq_pixelcnn_digits"].steps, 30.0)}
 
 page_header(
     "Sequences and autoregressive models",
@@ -61,9 +65,8 @@ share.link("sequences", [share.choice("part", "seq:part", PARTS),
                          share.choice("channels", "seq:pix:ch", [16, 32, 64, 128], 64),
                          share.integer("layers", "seq:pix:layers", 2, 8, 5),
                          *share.panel("seq:ng:train", steps=NGRAM_STEPS, seconds=5.0, max_seconds=30.0, prefix="ng_"),
-                         *[p for part, name in (("copy", "seq_copy_lstm_d20"), ("rev", "seq_reverse_attention"),
-                                                ("pix", "seq_pixelcnn_digits"))
-                           for p in share.panel(f"seq:{part}:train", steps=sq.SHIPPED[name].steps, seconds=30.0,
+                         *[p for part, (steps, seconds) in PART_BUDGETS.items()
+                           for p in share.panel(f"seq:{part}:train", steps=steps, seconds=seconds,
                                                 prefix=f"{part}_")]])
 
 
@@ -294,11 +297,11 @@ with errors_shown():
                                         "training: 0.73 for bias 1, 0.95 for bias 3.")
         cfg = sq.CopyConfig(arch=arch, delay=int(delay), forget_bias=float(fbias) if arch == "lstm" else 1.0)
         trainer = training_panel("seq:copy:train", sq.make_task, config=cfg,
-                                 steps=sq.SHIPPED["seq_copy_lstm_d20"].steps, seconds=20.0, record_every=10,
+                                 steps=PART_BUDGETS["copy"][0], seconds=PART_BUDGETS["copy"][1], record_every=10,
                                  panels={"loss": ["loss"], "training accuracy": ["accuracy"]})
         share.code_behind("seq:copy:train", sq.make_task, cfg,
-                          command='train copy-task', steps=sq.SHIPPED["seq_copy_lstm_d20"].steps,
-                          seconds=20.0, title='Sequences and autoregressive models')
+                          command='train copy-task', steps=PART_BUDGETS["copy"][0],
+                          seconds=PART_BUDGETS["copy"][1], title='Sequences and autoregressive models')
         sweep = _shipped("seq_copy_lstm_d20")[2].get("sweep", {})
         live_pts = {}
         if trainer is not None and trainer.steps > 0:
@@ -332,13 +335,13 @@ with errors_shown():
         att = c[0].checkbox("With attention", True, key="seq:rev:att")
         max_len = c[1].slider("Train on strings of 1 to ... digits", 2, sq.seq2seq.MAX_LEN, 10, key="seq:rev:len")
         trainer = training_panel("seq:rev:train", sq.make_task, config=sq.ReverseConfig(attention=att,
-                                 max_len=max_len), steps=sq.SHIPPED["seq_reverse_attention"].steps,
-                                 seconds=30.0, record_every=10,
+                                 max_len=max_len), steps=PART_BUDGETS["rev"][0],
+                                 seconds=PART_BUDGETS["rev"][1], record_every=10,
                                  panels={"loss": ["loss"], "token accuracy (teacher forcing)": ["token_accuracy"]})
         share.code_behind("seq:rev:train", sq.make_task, sq.ReverseConfig(attention=att,
                                  max_len=max_len),
-                          command='train reverse', steps=sq.SHIPPED["seq_reverse_attention"].steps,
-                          seconds=30.0, title='Sequences and autoregressive models')
+                          command='train reverse', steps=PART_BUDGETS["rev"][0],
+                          seconds=PART_BUDGETS["rev"][1], title='Sequences and autoregressive models')
         lengths = tuple(range(1, 15))
         curves = _length_curves(lengths)
         mine = trainer is not None and trainer.steps > 0
@@ -383,11 +386,11 @@ with errors_shown():
         ch = c[0].select_slider("Channels", [16, 32, 64, 128], 64, key="seq:pix:ch")
         layers = c[1].slider("Masked layers", 2, 8, 5, key="seq:pix:layers")
         trainer = training_panel("seq:pix:train", sq.make_task, config=sq.PixelConfig(channels=ch, layers=layers),
-                                 steps=sq.SHIPPED["seq_pixelcnn_digits"].steps, seconds=30.0, record_every=10,
+                                 steps=PART_BUDGETS["pix"][0], seconds=PART_BUDGETS["pix"][1], record_every=10,
                                  panels={"training -log p(x), nats per image": ["train_nll_nats"]})
         share.code_behind("seq:pix:train", sq.make_task, sq.PixelConfig(channels=ch, layers=layers),
-                          command='train pixelcnn', steps=sq.SHIPPED["seq_pixelcnn_digits"].steps,
-                          seconds=30.0, title='Sequences and autoregressive models')
+                          command='train pixelcnn', steps=PART_BUDGETS["pix"][0],
+                          seconds=PART_BUDGETS["pix"][1], title='Sequences and autoregressive models')
         model, ev, who = _model_shown(trainer, "seq_pixelcnn_digits", "PixelCNN")
         _download(trainer, "pixelcnn")
         extra = _shipped("seq_pixelcnn_digits")[2]

@@ -1,9 +1,11 @@
 """Open every page of the running app in headless Chromium: it must render, show no exception box, and leave a
 screenshot in test-artifacts/ for a human to look at."""
 
+import io
 import time
 
 import pytest
+from PIL import Image, ImageStat
 
 from dlplay import catalogue
 
@@ -144,9 +146,6 @@ def test_gan_play_keeps_the_picture_drawn_while_it_trains(server, browser):
         page.locator('[data-testid="stImage"] img').first.wait_for(timeout=60_000)   # the first live frame
         # The live picture must stay on screen while it plays: twelve screenshots of its box, 0.5 s apart, each
         # must show a picture (what a student sees), not a blank box while the next frame loads.
-        import io
-
-        from PIL import Image, ImageStat
         shown = []
         for _ in range(12):
             page.wait_for_timeout(500)
