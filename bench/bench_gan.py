@@ -123,6 +123,26 @@ def _image_gan(seconds: float) -> dict:
             "unit": "share", "note": f"{tr.steps} steps"}
 
 
+def _copies() -> list[dict]:
+    """Does the shipped GAN copy? Median distance of 500 samples to their nearest training digit, against that of
+    the held-out test digits (new real digits: the yardstick; 1 = as near as they are)."""
+    from dlplay import checkpoints, copies
+    from dlplay.gan import image_task_from_checkpoint
+    from dlplay.gan.images import generate
+
+    ds = data.load("digits")
+    out = []
+    for name in ("gan_cgan_digits", "gan_dcgan_digits"):
+        task = image_task_from_checkpoint(checkpoints.shipped(name), ds)
+        rep = copies.copy_report(generate(task.model, 500, seed=0), ds.x_train, ds.x_test)
+        out.append({"what": f"shipped {name}: median distance of 500 samples to their nearest training digit",
+                    "dlplay": float(np.median(rep.sample_d)), "baseline": float(np.median(rep.test_d)),
+                    "baseline_name": "held-out test digits", "unit": "RMS pixel difference",
+                    "note": f"{rep.ratio:.2f}x the test digits' ({rep.verdict}); "
+                            f"{rep.close_share:.0%} nearer than the closest 5% of test digits"})
+    return out
+
+
 def rows(quick: bool) -> list[dict]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the page and the CLI do for these tiny models (both sides of every row)
@@ -144,4 +164,5 @@ def _rows(quick: bool) -> list[dict]:
     out += _collapse_then_switch(3.0, 6.0, seeds=(0,)) if quick else _collapse_then_switch(15.0, 30.0)
     out.append(_vanishing(60 if quick else 200))
     out.append(_image_gan(3.0 if quick else 20.0))
+    out += _copies()
     return out

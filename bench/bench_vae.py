@@ -15,9 +15,10 @@ from bench import bench_device
 
 import time
 
+import numpy as np
 import torch
 
-from dlplay import data, vae
+from dlplay import copies, data, vae
 from dlplay.classifier import load_judge
 from dlplay.train import Batches, Trainer
 
@@ -36,6 +37,9 @@ def _twenty_seconds(ds, quick: bool) -> list[dict]:
     end = tr.last_eval
     q = vae.sample_quality(task.model, load_judge(), 500, seed=0)
     note = f"{tr.steps} steps in {tr.seconds:.1f} s, {_threads()}"
+    with torch.no_grad():   # does it copy? 500 prior draws against new real digits as the yardstick
+        rep = copies.copy_report(task.model.sample(500, generator=torch.Generator().manual_seed(0)).cpu(),
+                                 ds.x_train, ds.x_test)
     return [
         {"what": f"digits, latent 2, {steps} steps: test ELBO (nats/image)", "dlplay": end["test_elbo"],
          "baseline": start["test_elbo"], "baseline_name": "same model at initialisation", "unit": "nats",
@@ -44,6 +48,11 @@ def _twenty_seconds(ds, quick: bool) -> list[dict]:
          "dlplay": q["confident_share"], "baseline": None, "baseline_name": "", "unit": "share",
          "goal": ">= 0.8", "ok": q["confident_share"] >= 0.8,
          "note": f"judge mean confidence {q['mean_confidence']:.2f}"},
+        {"what": "same model: median distance of 500 prior draws to their nearest training digit",
+         "dlplay": float(np.median(rep.sample_d)), "baseline": float(np.median(rep.test_d)),
+         "baseline_name": "held-out test digits", "unit": "RMS pixel difference",
+         "note": f"{rep.ratio:.2f}x the test digits' ({rep.verdict}); {rep.close_share:.0%} nearer than the "
+                 "closest 5% of test digits"},
     ]
 
 

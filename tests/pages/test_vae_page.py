@@ -19,6 +19,9 @@ def test_vae_page_manifold_sliders_sampling_and_training(root):
     metrics = {m.label: m.value for m in at.metric}
     share = metrics["Digits among 500 prior samples"]
     assert float(share.rstrip("%")) >= 80  # the shipped VAE's prior samples look like digits
+    copied = [m.value for m in at.markdown if "Does the model copy" in m.value]
+    assert copied and "no sign of copying" in copied[0]     # nearest training digits beside the draws (issue 21)
+    assert any(c.proto.id.endswith("vae:copies:hist") for c in charts)
 
     before = _image_urls(at)
     at.slider(key="vae:sl:s0").set_value(2.5).run()
