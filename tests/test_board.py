@@ -47,7 +47,7 @@ def png_claiming(w: int, h: int) -> bytes:
 @pytest.fixture(autouse=True)
 def cheap_key_hashing(monkeypatch):
     """scrypt at a test's cost (the real one takes ~0.1-0.3 s a check); what is checked does not change."""
-    monkeypatch.setattr(board, "_SCRYPT", dict(n=2**10, r=8, p=1, dklen=32))
+    monkeypatch.setattr(board.storage, "_SCRYPT", dict(n=2**10, r=8, p=1, dklen=32))   # read there, by _hash_key
 
 
 def payload(**over):

@@ -12,7 +12,7 @@ from dlplay import board
 def board_url(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'board.sqlite3'}"
     monkeypatch.setenv("DLPLAY_BOARD_URL", url)
-    monkeypatch.setattr(board, "_SCRYPT", dict(n=2**10, r=8, p=1, dklen=32))   # a test's cost, same checks
+    monkeypatch.setattr(board.storage, "_SCRYPT", dict(n=2**10, r=8, p=1, dklen=32))   # a test's cost, same checks
     return url
 
 
