@@ -15,8 +15,10 @@ from .dqn import DQNTask, QNet
 from .grid import GridWorld
 from .tabular import QConfig, QTable, QTask, Transition
 
+
 def build_model(kind: str, n_states: int, n_in: int = 0, hidden: int = 64, **_) -> nn.Module:
     return QTable(n_states) if kind == "table" else QNet(n_in, hidden)
+
 
 def make_task(config: QConfig, seed: int = 0, device=None) -> QTask:
     """A fresh agent for the engine: tabular Q-learning / SARSA on the CPU (a table of a few hundred numbers is

@@ -14,6 +14,7 @@ from torch import nn
 from .grid import GridWorld
 from .tabular import QConfig, QTask, Transition
 
+
 class QNet(nn.Module):
     """Q(s, .) as a one-hidden-layer network: state features in, four action values out."""
 
@@ -32,6 +33,7 @@ def state_features(env: GridWorld, how: str) -> torch.Tensor:
         return torch.eye(env.n)
     r, c = np.divmod(np.arange(env.n), env.cols)
     return torch.tensor(np.c_[r / max(env.rows - 1, 1), c / max(env.cols - 1, 1)], dtype=torch.float32)
+
 
 class DQNTask(QTask):
     """The same agent with Q(s, .) a small network: replay buffer, target network, one gradient step per move."""
