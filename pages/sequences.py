@@ -41,8 +41,9 @@ page_header(
         "magnitude than the LSTM's; ReLU with identity weights hardly falls. Then compare the trained ones.",
         "**Copy task**: read the measured accuracy-against-delay lines, then train the RNN and the LSTM at a "
         "longer delay (30, 50) and try the LSTM's forget-gate bias 1 against 3.",
-        "**Attention**: reverse a 12-digit string; the heat map is an anti-diagonal. Without attention, long "
-        "strings fail.",
+        "**Attention**: reverse a 12-digit string, two digits longer than any it trained on; the heat map is an "
+        "anti-diagonal. Trained from scratch for the page's 2,500 steps (seeds 0-2), attention reverses 86-95% of "
+        "10-digit strings exactly and 55-81% of 12-digit ones; without attention 32-64% and 3-12%.",
         "**Pixels**: draw digits pixel by pixel; compare the exact likelihood with the VAE's bound.",
     ])
 device_badge()

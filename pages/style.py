@@ -26,7 +26,10 @@ page_header(
               "falls more than tenfold.",
               "Set the style weight to 0.1, then to 100: how much of the cat survives?",
               "Start from noise instead of the content picture: the same losses, a different result.",
-              "Use only the *stem* layer for style: only colours and fine grain transfer, no larger strokes.",
+              "Use only the *stem* layer for style: the fine grain transfers (the stem's Gram error falls 6-21x), "
+              "the larger strokes do not (all four layers cut the deeper layers' Gram errors 12-42x; the stem alone "
+              "removes at most 8% of that). The colours come from the start: start from the *content* as it "
+              "is, and the stem alone moves the colour means to the style's (cat: mean-RGB gap 0.37 to 0.02).",
               "Upload a photo from your phone and a painting, and download the result.",
               "Below, shift a picture by 4 pixels and compare the two ratios: deep features see the shift as much "
               "nearer than a different picture; pixels much less so."])
