@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _torch_layer(layer: cnn.Layer, c_in: int) -> nn.Module:
-    """torch's own layer for a Layer, written out independently of convolution._module."""
+    """torch's own layer for a Layer, written out independently of convolution.network._module."""
     a = layer.args
     if layer.kind == "conv":
         return nn.Conv2d(c_in, a[0], a[1], stride=a[2], padding=a[3], dilation=a[4])
