@@ -7,8 +7,10 @@
     words.nearest(task.vocab.words, task.vectors(), "king")
     vocab, vectors = words.shipped_vectors()                # the model this project trained and ships
 
-`text` holds tokenising, bag of words and the classifier; `word2vec` the model, its three output layers, training,
-evaluation and the gensim baseline; `figures` the plotly figures.
+`text` holds tokenising, bag of words and the classifier; `word2vec` the model: vocabulary, Huffman tree, the two
+matrices, its three output layers and the training pairs; `word2vec_task` training (Word2VecTask, Word2VecConfig,
+make_task) and the softmax-cost timing; `vectors` using and scoring vectors (nearest, analogies, WordSim-353);
+`gensim_baseline` gensim's Word2Vec on the same settings; `figures` the plotly figures.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from ..topics import Shipped
 from .text import (CORPORA, DROP_STOP_WORDS, LABELLED_SETS, MAX_EXPLAIN_CHARS, WIKI_TOPICS, TextClassifier,
                    bag_of_words, close_words, corpus, corpus_from_text, filtering_steps, fit_classifier,
                    fit_sentiment, read_labelled_csv, sentiment_data, stop_words, tokenize, wiki_topics)
-from .word2vec import (ARCHS, LOSSES, GensimTask, Vocab, Word2Vec, Word2VecConfig, Word2VecTask, WordVectors, analogies,
-                       analogy, build_model, build_vectors, build_vocab, config_docs, evaluate_vectors,
-                       hierarchical_loss, huffman_tree, make_gensim_task, make_task, negative_sampling_loss, nearest,
-                       neighbour_overlap, one_hot_identity, softmax_cost, softmax_loss, train_gensim, unit, wordsim)
+from .gensim_baseline import GensimTask, make_gensim_task, train_gensim
+from .vectors import analogies, analogy, evaluate_vectors, nearest, neighbour_overlap, unit, wordsim
+from .word2vec import (ARCHS, LOSSES, Vocab, Word2Vec, WordVectors, build_model, build_vectors, build_vocab,
+                       hierarchical_loss, huffman_tree, negative_sampling_loss, one_hot_identity, softmax_loss)
+from .word2vec_task import Word2VecConfig, Word2VecTask, config_docs, make_task, softmax_cost
 
 TITLE = "Words and word2vec"
 BUILDER = "dlplay.words:build_model"            # rebuilds a task's full model (both matrices)
