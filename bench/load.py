@@ -121,7 +121,7 @@ async def _session(browser, url: str, page_path: str, go: asyncio.Event, timeout
         await page.goto(f"{url}/{page_path}", timeout=timeout_s * 1000)
         train = page.get_by_role("button", name=re.compile(r"^(Train|Resume)")).first
         await train.wait_for(timeout=timeout_s * 1000)
-        if seed is not None:   # a seed of its own: identical requests would share one computation (dlplay/runner.py)
+        if seed is not None:   # a seed of its own: identical requests would share one computation (dlplay/runner/)
             box = page.locator('input[aria-label="Seed"]:visible').first
             await box.fill(str(seed))
             await box.press("Enter")

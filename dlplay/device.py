@@ -1,4 +1,5 @@
-"""Which device to compute on, and one place to seed every random generator. (Thread counts: dlplay/runner.py.)"""
+"""Which device to compute on, and one place to seed every random generator. (Thread counts:
+dlplay/runner/settings.py.)"""
 
 from __future__ import annotations
 

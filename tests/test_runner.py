@@ -160,12 +160,29 @@ def test_threads_split_the_cores(monkeypatch):
 
 
 def test_only_the_runner_sets_torch_threads(root):
+    home = root / "dlplay" / "runner" / "settings.py"       # set_threads: the one place that sets them
+    assert "set_num_threads" in home.read_text()
     offenders = []
     for folder in ("dlplay", "pages"):
         for p in (root / folder).rglob("*.py"):
-            if p.name != "runner.py" and "set_num_threads" in p.read_text():
+            if p != home and "set_num_threads" in p.read_text():
                 offenders.append(str(p.relative_to(root)))
     assert offenders == []
+
+
+def test_code_version_digests_all_of_dlplay_not_only_the_runner(root):
+    """The dedup key's code version must change when a topic or the engine changes, not only the runner's files."""
+    import hashlib
+
+    saved = list(R._CODE_VERSION)
+    R._CODE_VERSION.clear()
+    try:
+        h = hashlib.sha1()
+        for p in sorted((root / "dlplay").resolve().rglob("*.py")):
+            h.update(p.read_bytes())
+        assert R.code_version() == h.hexdigest()[:16]
+    finally:
+        R._CODE_VERSION[:] = saved
 
 
 def test_same_seed_gives_the_same_model_when_sessions_build_at_once():
