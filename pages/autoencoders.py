@@ -5,7 +5,7 @@ import torch
 
 from dlplay import autoencoders as ae
 from dlplay import checkpoints, data, topics, viz
-from dlplay.ui import (Vectors, device_badge, errors_shown, image_grid, latent_sliders, page_header,
+from dlplay.ui import (Vectors, device_badge, errors_shown, image_grid, latent_sliders, page_header, present,
                        publish_vectors, share, training_panel)
 from dlplay.ui.draw import digit_panel
 
@@ -104,43 +104,46 @@ share.link("autoencoders", [
     share.choice("tab", "ae:tab", lambda v: _tab_names(v["variant"], v["dataset"]))])
 
 # -- settings ----------------------------------------------------------------------------------------------------
-c = st.columns([1.2, 1.8, 1.2, 1.8])
-dataset = c[0].selectbox("Dataset", data.dataset_names(available_only=True), key="ae:dataset",
-                         help="MNIST / Fashion-MNIST appear once downloaded (`python -m dlplay download mnist`).")
-variant = c[1].selectbox("Variant", list(ae.VARIANTS), format_func=lambda v: ae.VARIANTS[v].title, key="ae:variant")
-ds = _data(dataset)
-v = ae.VARIANTS[variant]
-default_k = _default_k(dataset, variant)
-code_size = int(c[2].number_input("Code size K", 1, ae.MAX_CODE, default_k, key=f"ae:k:{dataset}:{variant}",
-                                  help=f"Numbers in the code; the image has {ds.n_pixels} pixels."))
-shipped_name = ae.shipped_name(dataset, variant, code_size)
-weight, noise = None, "gaussian"
-if v.knob:
-    weight = c[3].slider(v.knob, *map(float, v.knob_range), float(v.knob_default), key=f"ae:knob:{variant}",
-                         step=(v.knob_range[1] - v.knob_range[0]) / 100)
-if variant == "denoising":
-    noise = c[3].radio("Corruption", ae.NOISE_KINDS, horizontal=True, key="ae:noise",
-                       format_func=lambda n: {"gaussian": "Gaussian noise (std = level)",
-                                              "dropout": "pixels dropped (prob = level)"}[n])
-st.caption(v.blurb)
-with st.expander("Options: tied weights, L1 on the first layer's weights, perceptual loss"):
-    o = st.columns(3)
-    tied = o[0].checkbox("Tied weights (decoder = encoder transposed)", key="ae:tied",
-                         disabled=variant not in ae.TIED_VARIANTS,
-                         help="For the linear and deep models: the decoder reuses the encoder's weight matrices, "
-                              "transposed, so the model has about half the parameters.")
-    weight_l1 = o[1].slider("L1 on the first layer's weights mu", 0.0, 1.0, 0.0, 0.05, key="ae:wl1",
-                            help="After every step each weight of the first layer (the one that looks at the "
-                                 "pixels) moves lr·mu towards 0 and stops there (soft thresholding): weights the "
-                                 "data does not need become exactly 0.")
-    loss = o[2].radio("Reconstruction loss", ae.LOSSES, key="ae:loss", horizontal=True,
-                      disabled=dataset != "digits",
-                      format_func={"pixel": "pixels (MSE)", "perceptual": "perceptual"}.get,
-                      help="Perceptual: compare the image and its reconstruction through the digit classifier's "
-                           "hidden layer (a frozen network) instead of pixel by pixel. Digits only.")
-cfg = ae.AutoencoderConfig(dataset=dataset, variant=variant, code_size=code_size, weight=weight, noise=noise,
-                           weight_l1=float(weight_l1), tied=bool(tied and variant in ae.TIED_VARIANTS),
-                           loss=loss if dataset == "digits" else "pixel")
+# presenter mode (issue 26): settings and Train on the left, the reconstructions versus PCA on the right
+ctl, stage = present.stage()
+with ctl:
+    c = [*st.columns([1, 1.4]), *st.columns(2)] if present.presenting() else st.columns([1.2, 1.8, 1.2, 1.8])
+    dataset = c[0].selectbox("Dataset", data.dataset_names(available_only=True), key="ae:dataset",
+                             help="MNIST / Fashion-MNIST appear once downloaded (`python -m dlplay download mnist`).")
+    variant = c[1].selectbox("Variant", list(ae.VARIANTS), format_func=lambda v: ae.VARIANTS[v].title, key="ae:variant")
+    ds = _data(dataset)
+    v = ae.VARIANTS[variant]
+    default_k = _default_k(dataset, variant)
+    code_size = int(c[2].number_input("Code size K", 1, ae.MAX_CODE, default_k, key=f"ae:k:{dataset}:{variant}",
+                                      help=f"Numbers in the code; the image has {ds.n_pixels} pixels."))
+    shipped_name = ae.shipped_name(dataset, variant, code_size)
+    weight, noise = None, "gaussian"
+    if v.knob:
+        weight = c[3].slider(v.knob, *map(float, v.knob_range), float(v.knob_default), key=f"ae:knob:{variant}",
+                             step=(v.knob_range[1] - v.knob_range[0]) / 100)
+    if variant == "denoising":
+        noise = c[3].radio("Corruption", ae.NOISE_KINDS, horizontal=True, key="ae:noise",
+                           format_func=lambda n: {"gaussian": "Gaussian noise (std = level)",
+                                                  "dropout": "pixels dropped (prob = level)"}[n])
+    st.caption(v.blurb)
+    with st.expander("Options: tied weights, L1 on the first layer's weights, perceptual loss"):
+        o = st.columns(3)
+        tied = o[0].checkbox("Tied weights (decoder = encoder transposed)", key="ae:tied",
+                             disabled=variant not in ae.TIED_VARIANTS,
+                             help="For the linear and deep models: the decoder reuses the encoder's weight matrices, "
+                                  "transposed, so the model has about half the parameters.")
+        weight_l1 = o[1].slider("L1 on the first layer's weights mu", 0.0, 1.0, 0.0, 0.05, key="ae:wl1",
+                                help="After every step each weight of the first layer (the one that looks at the "
+                                     "pixels) moves lr·mu towards 0 and stops there (soft thresholding): weights the "
+                                     "data does not need become exactly 0.")
+        loss = o[2].radio("Reconstruction loss", ae.LOSSES, key="ae:loss", horizontal=True,
+                          disabled=dataset != "digits",
+                          format_func={"pixel": "pixels (MSE)", "perceptual": "perceptual"}.get,
+                          help="Perceptual: compare the image and its reconstruction through the digit classifier's "
+                               "hidden layer (a frozen network) instead of pixel by pixel. Digits only.")
+    cfg = ae.AutoencoderConfig(dataset=dataset, variant=variant, code_size=code_size, weight=weight, noise=noise,
+                               weight_l1=float(weight_l1), tied=bool(tied and variant in ae.TIED_VARIANTS),
+                               loss=loss if dataset == "digits" else "pixel")
 
 idx_show = ae.showcase(ds, 10 if len(ds.class_names) >= 10 else 12)
 x_show = ds.x_test[idx_show]
@@ -160,66 +163,68 @@ def live(trainer):
 panels = {"training loss": ["loss"]}
 if variant in ("sparse", "contractive"):
     panels = {"training loss": ["loss"], "its parts": ["mse", "penalty"]}
-trainer = training_panel("ae:train", ae.make_task, config=cfg, seconds=20.0 if variant == "linear" else 10.0,
-                         max_seconds=120.0, panels=panels, live=live, record_every=20,
-                         board_picture=lambda tr: viz.to_png(torch.cat([x_show, ae.reconstruct(tr.task.model, x_show)]),
-                                                             len(x_show)),   # the class board's picture
-                         steps=2000 if variant == "linear" else 4000)   # the shipped models' budgets
-share.code_behind("ae:train", ae.make_task, cfg, command="train autoencoder",
-                  steps=2000 if variant == "linear" else 4000, title="Autoencoder Lab")
+with ctl:
+    trainer = training_panel("ae:train", ae.make_task, config=cfg, seconds=20.0 if variant == "linear" else 10.0,
+                             max_seconds=120.0, panels=panels, live=live, record_every=20,
+                             board_picture=lambda tr: viz.to_png(torch.cat([x_show, ae.reconstruct(tr.task.model, x_show)]),
+                                                                 len(x_show)),   # the class board's picture
+                             steps=2000 if variant == "linear" else 4000)   # the shipped models' budgets
+    share.code_behind("ae:train", ae.make_task, cfg, command="train autoencoder",
+                      steps=2000 if variant == "linear" else 4000, title="Autoencoder Lab")
 
-# -- the model shown: the user's, else the shipped one ------------------------------------------------------------
-if trainer is not None and trainer.steps > 0:
-    task = trainer.task
-    model, run, who = task.model, task.config, "your model"
-    codes_test = ae.encode(model, ds.x_test)
-    publish_vectors(Vectors(name=f"Autoencoder Lab: your {variant} codes ({dataset}, K={code_size})",
-                            vectors=codes_test.numpy(), labels=ds.y_test.numpy(), images=ds.x_test.numpy(),
-                            class_names=ds.class_names,
-                            description=f"Test-set codes of the {v.title.lower()} autoencoder you trained."))
-    st.download_button("Download your model (checkpoint)", topics.checkpoint_bytes(ae, task, {
-                       **task.extra, **trainer.last_eval}), file_name=f"autoencoder_{variant}_{dataset}.pt",
-                       key="ae:ckpt", on_click="ignore")
-elif shipped_name:
-    model, _, extra = _shipped(shipped_name)
-    run, who = ae.settings(extra), "the shipped model"
-    codes_test = ae.encode(model, ds.x_test)
-    st.info(f"Showing **the shipped {v.title.lower()} model** ({dataset}, code size {model.code_size}, "
-            f"{extra.get('steps', 0):,} training steps). Press *Train* for your own with the settings above.",
-            icon=":material/inventory_2:")
-else:
-    st.info(f"No shipped {v.title.lower()} model for {dataset}: press *Train* (about 10 s) to see every view.",
-            icon=":material/info:")
-    st.stop()
+    # -- the model shown: the user's, else the shipped one ------------------------------------------------------------
+    if trainer is not None and trainer.steps > 0:
+        task = trainer.task
+        model, run, who = task.model, task.config, "your model"
+        codes_test = ae.encode(model, ds.x_test)
+        publish_vectors(Vectors(name=f"Autoencoder Lab: your {variant} codes ({dataset}, K={code_size})",
+                                vectors=codes_test.numpy(), labels=ds.y_test.numpy(), images=ds.x_test.numpy(),
+                                class_names=ds.class_names,
+                                description=f"Test-set codes of the {v.title.lower()} autoencoder you trained."))
+        st.download_button("Download your model (checkpoint)", topics.checkpoint_bytes(ae, task, {
+                           **task.extra, **trainer.last_eval}), file_name=f"autoencoder_{variant}_{dataset}.pt",
+                           key="ae:ckpt", on_click="ignore")
+    elif shipped_name:
+        model, _, extra = _shipped(shipped_name)
+        run, who = ae.settings(extra), "the shipped model"
+        codes_test = ae.encode(model, ds.x_test)
+        st.info(f"Showing **the shipped {v.title.lower()} model** ({dataset}, code size {model.code_size}, "
+                f"{extra.get('steps', 0):,} training steps). Press *Train* for your own with the settings above.",
+                icon=":material/inventory_2:")
+    else:
+        st.info(f"No shipped {v.title.lower()} model for {dataset}: press *Train* (about 10 s) to see every view.",
+                icon=":material/info:")
+        st.stop()
 
 K = model.code_size
 results = st.session_state.setdefault("ae:results", {})   # what was computed from this model's weights, per user
 twin = ae.TWINS.get(variant) if dataset == "digits" else None
 with errors_shown():
     # -- versus PCA --------------------------------------------------------------------------------------------
-    st.subheader(f"Reconstructions: {who} versus PCA with the same {K} numbers")
-    pca = _pca(dataset, K)
-    rec_ae, rec_pca = ae.reconstruct(model, x_show), pca.reconstruct(x_show)
-    mse_ae = ae.mse(ae.reconstruct(model, ds.x_test), ds.x_test)
-    mse_pca = pca.test_mse(ds.x_test)
-    m = st.columns(4)
-    m[0].metric("Autoencoder test MSE", f"{mse_ae:.4f}", help="Mean squared error per pixel on the test images.")
-    m[1].metric(f"PCA test MSE ({pca.k} comp.)", f"{mse_pca:.4f}",
-                help=f"PCA with {pca.k} components fitted on the training images, same test images.")
-    m[2].metric("Autoencoder / PCA", f"{mse_ae / max(mse_pca, 1e-12):.2f}x" if mse_pca > 1e-9 else "PCA exact",
-                help="Ratio of the two test errors. Below 1: the autoencoder reconstructs better than PCA.")
-    m[3].metric("Parameters (weights and biases)", f"{ae.parameter_count(model):,}",
-                help="Tied weights roughly halve this: the decoder reuses the encoder's matrices.")
-    image_grid(torch.cat([x_show, rec_ae, rec_pca]), key="ae:vs_pca", ncols=len(x_show),
-               caption=f"Rows: test images, {who}, PCA with {pca.k} components.", download_name="ae_vs_pca.png")
-    if run.loss == "perceptual":
-        r = st.columns(2)
-        r[0].metric("Reconstructions the digit classifier recognises (this model)",
-                    f"{ae.recognition_rate(model, ds):.0%}", help="Share of test reconstructions classified as "
-                    "the digit they came from, by the shipped classifier (whose hidden layer is the loss's network).")
-        if K == 2:
-            r[1].metric("... the shipped pixel-loss model with the same 2-number code",
-                        f"{ae.recognition_rate(_shipped('autoencoder_z2_digits')[0], ds):.0%}")
+    with stage:
+        st.subheader(f"Reconstructions: {who} versus PCA with the same {K} numbers")
+        pca = _pca(dataset, K)
+        rec_ae, rec_pca = ae.reconstruct(model, x_show), pca.reconstruct(x_show)
+        mse_ae = ae.mse(ae.reconstruct(model, ds.x_test), ds.x_test)
+        mse_pca = pca.test_mse(ds.x_test)
+        m = st.columns(4)
+        m[0].metric("Autoencoder test MSE", f"{mse_ae:.4f}", help="Mean squared error per pixel on the test images.")
+        m[1].metric(f"PCA test MSE ({pca.k} comp.)", f"{mse_pca:.4f}",
+                    help=f"PCA with {pca.k} components fitted on the training images, same test images.")
+        m[2].metric("Autoencoder / PCA", f"{mse_ae / max(mse_pca, 1e-12):.2f}x" if mse_pca > 1e-9 else "PCA exact",
+                    help="Ratio of the two test errors. Below 1: the autoencoder reconstructs better than PCA.")
+        m[3].metric("Parameters (weights and biases)", f"{ae.parameter_count(model):,}",
+                    help="Tied weights roughly halve this: the decoder reuses the encoder's matrices.")
+        image_grid(torch.cat([x_show, rec_ae, rec_pca]), key="ae:vs_pca", ncols=len(x_show),
+                   caption=f"Rows: test images, {who}, PCA with {pca.k} components.", download_name="ae_vs_pca.png")
+        if run.loss == "perceptual":
+            r = st.columns(2)
+            r[0].metric("Reconstructions the digit classifier recognises (this model)",
+                        f"{ae.recognition_rate(model, ds):.0%}", help="Share of test reconstructions classified as "
+                        "the digit they came from, by the shipped classifier (whose hidden layer is the loss's network).")
+            if K == 2:
+                r[1].metric("... the shipped pixel-loss model with the same 2-number code",
+                            f"{ae.recognition_rate(_shipped('autoencoder_z2_digits')[0], ds):.0%}")
 
     special = SPECIAL_TABS
     tab_names = _tab_names(variant, dataset)

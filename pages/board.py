@@ -8,7 +8,7 @@ import streamlit as st
 
 from dlplay import board
 from dlplay.errors import InputError
-from dlplay.ui import errors_shown, page_header
+from dlplay.ui import errors_shown, page_header, present
 from dlplay.ui.board import client_id, network_id
 
 REFRESH_SECONDS = 3     # the gallery and the plot reload this often
@@ -42,7 +42,7 @@ def _store():
 # -- create or open ----------------------------------------------------------------------------------------------
 view: board.BoardView | None = ss.get("board:view")
 with st.expander("Create or open a board" if view is None else "Create or open another board",
-                 expanded=view is None):
+                 expanded=view is None and not present.presenting()):   # presenter mode: the plot first (issue 26)
     left, right = st.columns(2)
     with left.form("board:create"):
         st.markdown("**Create a board** (for the lecturer)")
@@ -202,10 +202,11 @@ if view is not None:
     live_board()
 else:
     st.subheader("Example board: twelve runs of the 2-D GAN")
-    st.caption(f"What a board looks like: the GAN Lab's three ring-of-8 presets trained by the project on seeds "
-               f"{', '.join(map(str, board.EXAMPLE_SEEDS))} for {board.EXAMPLE_STEPS:,} iterations each (real runs, "
-               "re-created by `python -m dlplay pretrain board`). modes_covered: modes of the 8 holding at least 2% "
-               "of 2,000 generated points.")
+    with present.secondary("How these runs were made", icon=":material/info:"):
+        st.caption(f"What a board looks like: the GAN Lab's three ring-of-8 presets trained by the project on "
+                   f"seeds {', '.join(map(str, board.EXAMPLE_SEEDS))} for {board.EXAMPLE_STEPS:,} iterations each "
+                   "(real runs, re-created by `python -m dlplay pretrain board`). modes_covered: modes of the 8 "
+                   "holding at least 2% of 2,000 generated points.")
     try:
         ex = _example()
     except (OSError, ValueError):

@@ -13,7 +13,7 @@ from dlplay import data, style, topics
 from dlplay.errors import InputError
 from dlplay.ui import (device_badge, draw_key, errors_shown, get_trainer, image_grid, page_header, training_panel,
                        upload_image)
-from dlplay.ui import share
+from dlplay.ui import present, share
 
 # Default budgets are step counts (issue 30): a busy lecture server trains the same model as an idle laptop; the
 # panel shows the seconds a run took here. Rates measured on one thread of the 2-core laptop, 7 Dec.
@@ -109,13 +109,16 @@ tabs = st.tabs(["Build a network", "Train it on the digits", "Convolution step b
 
 # -- 1. the layer builder -----------------------------------------------------------------------------------------
 with tabs[0]:
-    c = st.columns([1.3, 2])
+    # presenter mode (issue 26): the input and the layers on the left, the receptive fields on the right
+    ctl, stage = present.stage()
+    c = [ctl, ctl] if present.presenting() else st.columns([1.3, 2])
     source = c[0].radio("Input", [PICTURE, DIGIT], key="cnn:input", horizontal=True)
     if source == PICTURE:
         names = [n for n, (_, kind) in style.EXAMPLES.items() if kind == "photo"] + \
                 [n for n, (_, kind) in style.EXAMPLES.items() if kind != "photo"]
         pick = c[0].selectbox("Built-in picture", names, key="cnn:pic")
-        up = upload_image("... or upload a picture (it is centre-cropped and resized to 32x32)", key="cnn:pic:up")
+        with ctl, present.secondary("Upload a picture", icon=":material/upload:"):
+            up = upload_image("... or upload a picture (it is centre-cropped and resized to 32x32)", key="cnn:pic:up")
         img = up if up is not None else _example(pick)
         x_in = cnn.picture_input(img, 32)
         in_label = "your upload" if up is not None else pick
@@ -131,24 +134,25 @@ with tabs[0]:
         st.text_input("Layers", key="cnn:stack",
                       help="conv(depth, kernel, stride=1, padding=0, dilation=1), relu, pool(kernel, stride=kernel), "
                            "avgpool(kernel, stride), flatten, fc(units); separated by spaces.")
-        a = st.columns([1.3, 1, 1, 1, 1, 1])
-        kind = a[0].selectbox("Add a layer", list(cnn.KIND_HELP), key="cnn:add:kind",
-                              format_func=lambda k: {"maxpool": "max-pool", "avgpool": "average-pool"}.get(k, k))
-        if kind == "conv":
-            a[1].number_input("depth", 1, cnn.MAX_DEPTH, 16, key="cnn:add:depth")
-        if kind in ("conv", "maxpool", "avgpool"):
-            a[2].number_input("kernel F", 1, cnn.MAX_KERNEL, 3 if kind == "conv" else 2, key="cnn:add:k")
-            a[3].number_input("stride S", 1, cnn.MAX_STRIDE, 1 if kind == "conv" else 2, key="cnn:add:s")
-        if kind == "conv":
-            a[4].number_input("padding P", 0, cnn.MAX_PADDING, 1, key="cnn:add:p")
-            a[5].number_input("dilation", 1, cnn.MAX_DILATION, 1, key="cnn:add:d")
-        if kind == "fc":
-            a[1].number_input("units", 1, cnn.MAX_UNITS, 10, key="cnn:add:units")
-        b = st.columns(3)
-        b[0].button("Add layer", key="cnn:add", on_click=_add_layer, width="stretch")
-        b[1].button("Remove last layer", key="cnn:pop", on_click=_remove_last, width="stretch")
-        b[2].button("Reset to the lecture's stack", key="cnn:reset", on_click=_set_stack, args=(cnn.DEFAULT_STACK,),
-                    width="stretch")
+        with present.secondary("Add or remove a layer", icon=":material/add:"):
+            a = st.columns([1.3, 1, 1, 1, 1, 1])
+            kind = a[0].selectbox("Add a layer", list(cnn.KIND_HELP), key="cnn:add:kind",
+                                  format_func=lambda k: {"maxpool": "max-pool", "avgpool": "average-pool"}.get(k, k))
+            if kind == "conv":
+                a[1].number_input("depth", 1, cnn.MAX_DEPTH, 16, key="cnn:add:depth")
+            if kind in ("conv", "maxpool", "avgpool"):
+                a[2].number_input("kernel F", 1, cnn.MAX_KERNEL, 3 if kind == "conv" else 2, key="cnn:add:k")
+                a[3].number_input("stride S", 1, cnn.MAX_STRIDE, 1 if kind == "conv" else 2, key="cnn:add:s")
+            if kind == "conv":
+                a[4].number_input("padding P", 0, cnn.MAX_PADDING, 1, key="cnn:add:p")
+                a[5].number_input("dilation", 1, cnn.MAX_DILATION, 1, key="cnn:add:d")
+            if kind == "fc":
+                a[1].number_input("units", 1, cnn.MAX_UNITS, 10, key="cnn:add:units")
+            b = st.columns(3)
+            b[0].button("Add layer", key="cnn:add", on_click=_add_layer, width="stretch")
+            b[1].button("Remove last layer", key="cnn:pop", on_click=_remove_last, width="stretch")
+            b[2].button("Reset to the lecture's stack", key="cnn:reset", on_click=_set_stack, args=(cnn.DEFAULT_STACK,),
+                        width="stretch")
 
     stack = st.session_state["cnn:stack"]
     rows = None
@@ -192,7 +196,7 @@ with tabs[0]:
             model = cnn.random_model(stack, in_shape, seed=0)
         maps = cnn.feature_maps(model, x_in)
 
-        f = st.columns([1, 1.4])
+        f = (stage, st.container()) if present.presenting() else st.columns([1, 1.4])
         with f[0]:
             st.plotly_chart(cnn.receptive_field_figure(x_in, rows, f"Receptive fields on {in_label}"),
                             key="cnn:rf", config={"displayModeBar": False})
@@ -215,10 +219,12 @@ with tabs[0]:
 
 # -- 2. training on the digits ------------------------------------------------------------------------------------
 with tabs[1]:
-    st.markdown("The network from the first tab, trained as a digit classifier on the 8x8 digits (1,437 training, "
-                "360 test images) with cross-entropy and Adam. A final `fc(10)` is added if your stack does not end "
-                "with one.")
-    cc = st.columns([2, 1])
+    with present.secondary("What is trained", icon=":material/info:"):
+        st.markdown("The network from the first tab, trained as a digit classifier on the 8x8 digits (1,437 "
+                    "training, 360 test images) with cross-entropy and Adam. A final `fc(10)` is added if your stack "
+                    "does not end with one.")
+    ctl1, stage1 = present.stage()   # presenter mode: Train on the left, the model's accuracy and filters right
+    cc = ctl1.columns([2, 1])
     lr = cc[1].select_slider("Learning rate", [3e-4, 1e-3, 3e-3, 1e-2, 3e-2], 3e-3, key="cnn:lr")
     cfg, cfg_error = None, ""
     try:
@@ -239,36 +245,38 @@ with tabs[1]:
                        caption=f"The first convolution's {len(filt)} filters after {trainer.steps:,} steps "
                                "(each scaled to its own range).", download_name="filters.png")
 
-    if cfg is None:
-        st.error(f"This network cannot be trained on the 8x8x1 digits: {cfg_error}", icon=":material/error:")
-        trainer = None
-    else:
-        trainer = training_panel("cnn:train", cnn.make_task, config=cfg, steps=CNN_STEPS, seconds=8.0, max_seconds=60.0,
-                                 panels={"training loss (cross-entropy)": ["loss"],
-                                         "training accuracy (this batch)": ["train_acc"]},
-                                 live=live, record_every=10)
-        share.code_behind("cnn:train", cnn.make_task, cfg,
-                          command='train cnn', steps=CNN_STEPS, seconds=8.0, title='Convolutional layers')
-    if trainer is not None and trainer.steps:
-        model, who = trainer.task.model, "your model"
-        st.download_button("Download your model (checkpoint)", topics.checkpoint_bytes(cnn, trainer.task,
-                           {"config": cfg.as_dict(), **trainer.last_eval}), file_name="cnn_digits.pt",
-                           key="cnn:ckpt", on_click="ignore")
-    else:
-        model, ship_cfg, extra = _shipped()
-        who = "the shipped model"
-        st.info(f"Showing **the shipped model** `{ship_cfg['stack']}` ({extra['steps']:,} steps, test accuracy "
-                f"{extra['test_acc']:.1%}). Press *Train* for your own network from the first tab.",
-                icon=":material/inventory_2:")
-    m = st.columns(2)
-    m[0].metric(f"Test accuracy of {who}", f"{cnn.accuracy(model, test_x, test_y):.1%}",
-                help="Share of the 360 held-out digits classified correctly.")
-    m[1].metric("Its parameters", f"{sum(p.numel() for p in model.parameters()):,}")
-    filt = cnn.first_filters(model)
-    if filt is not None and not (trainer is not None and trainer.steps):
-        image_grid(filt, key="cnn:filters", ncols=16, download_name="filters.png",
-                   caption=f"The first convolution's filters of {who} (each scaled to its own range: dark = "
-                           "negative weights, light = positive).")
+    with ctl1:
+        if cfg is None:
+            st.error(f"This network cannot be trained on the 8x8x1 digits: {cfg_error}", icon=":material/error:")
+            trainer = None
+        else:
+            trainer = training_panel("cnn:train", cnn.make_task, config=cfg, steps=CNN_STEPS, seconds=8.0, max_seconds=60.0,
+                                     panels={"training loss (cross-entropy)": ["loss"],
+                                             "training accuracy (this batch)": ["train_acc"]},
+                                     live=live, record_every=10)
+            share.code_behind("cnn:train", cnn.make_task, cfg,
+                              command='train cnn', steps=CNN_STEPS, seconds=8.0, title='Convolutional layers')
+        if trainer is not None and trainer.steps:
+            model, who = trainer.task.model, "your model"
+            st.download_button("Download your model (checkpoint)", topics.checkpoint_bytes(cnn, trainer.task,
+                               {"config": cfg.as_dict(), **trainer.last_eval}), file_name="cnn_digits.pt",
+                               key="cnn:ckpt", on_click="ignore")
+        else:
+            model, ship_cfg, extra = _shipped()
+            who = "the shipped model"
+            st.info(f"Showing **the shipped model** `{ship_cfg['stack']}` ({extra['steps']:,} steps, test accuracy "
+                    f"{extra['test_acc']:.1%}). Press *Train* for your own network from the first tab.",
+                    icon=":material/inventory_2:")
+    with stage1:
+        m = st.columns(2)
+        m[0].metric(f"Test accuracy of {who}", f"{cnn.accuracy(model, test_x, test_y):.1%}",
+                    help="Share of the 360 held-out digits classified correctly.")
+        m[1].metric("Its parameters", f"{sum(p.numel() for p in model.parameters()):,}")
+        filt = cnn.first_filters(model)
+        if filt is not None and not (trainer is not None and trainer.steps):
+            image_grid(filt, key="cnn:filters", ncols=16, download_name="filters.png",
+                       caption=f"The first convolution's filters of {who} (each scaled to its own range: dark = "
+                               "negative weights, light = positive).")
 
 # -- 3. one filter, step by step ------------------------------------------------------------------------------------
 @st.fragment

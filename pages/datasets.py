@@ -8,7 +8,7 @@ from dlplay import data, viz
 from dlplay import classifier
 from dlplay.classifier import load_judge
 from dlplay.errors import InputError
-from dlplay.ui import device_badge, errors_shown, image_grid, page_header, share, training_panel
+from dlplay.ui import device_badge, errors_shown, image_grid, page_header, present, share, training_panel
 from dlplay.ui.draw import digit_panel
 
 page_header(
@@ -33,12 +33,14 @@ def _load(name: str):
 names = data.dataset_names(available_only=True)
 share.link("datasets", [share.choice("dataset", "ds:name", names),
                         *share.panel("ds:clf", steps=1500, seconds=5.0, max_seconds=60.0)])
-name = st.selectbox("Image dataset", names, index=0, key="ds:name",
-                    help="MNIST and Fashion-MNIST appear here once downloaded with `python -m dlplay download mnist`.")
+# presenter mode (issue 26): the dataset and the classifier's Train on the left, the dataset's grid on the right
+ctl, stage = present.stage()
+name = ctl.selectbox("Image dataset", names, index=0, key="ds:name",
+                     help="MNIST and Fashion-MNIST appear here once downloaded with `python -m dlplay download mnist`.")
 with errors_shown():
     ds = _load(name)
-    st.markdown(f"**{name}**: {ds.description}. {len(ds.x_train):,} training and {len(ds.x_test):,} test images "
-                f"of {ds.image_shape[1]}x{ds.image_shape[2]} pixels, {len(ds.class_names)} classes.")
+    ctl.markdown(f"**{name}**: {ds.description}. {len(ds.x_train):,} training and {len(ds.x_test):,} test images "
+                 f"of {ds.image_shape[1]}x{ds.image_shape[2]} pixels, {len(ds.class_names)} classes.")
     per_class = 8
     rows, titles = [], []
     for c in range(len(ds.class_names)):
@@ -47,9 +49,11 @@ with errors_shown():
         for i in idx.tolist():
             f = ", ".join(f"{k} {v[i]:.0f}" if k == "angle" else f"{k} {v[i]:.2f}" for k, v in ds.factors_test.items())
             titles.append(f or ds.class_names[c])
-    image_grid(torch.cat(rows), key="ds:grid", ncols=per_class, titles=titles if ds.factors_test else None,
-               caption="Test images, one row per class" + (" (known factors under each)" if ds.factors_test else "."),
-               download_name=f"{name}.png")
+    with stage:
+        image_grid(torch.cat(rows), key="ds:grid", ncols=per_class, titles=titles if ds.factors_test else None,
+                   caption="Test images, one row per class" + (" (known factors under each)" if ds.factors_test
+                                                               else "."),
+                   download_name=f"{name}.png", height=present.height(None, 560))
 
 st.subheader("2-D toy distributions")
 tc = st.columns(len(data.TOY2D))
@@ -61,13 +65,16 @@ for col, toy in zip(tc, data.TOY2D):
     fig.update_yaxes(visible=False)
     col.plotly_chart(fig, key=f"ds:toy:{toy}", config={"displayModeBar": False})
 
-st.subheader("A first model: the digit classifier")
-st.markdown(
-    "A 64-128-11 network: ten digit classes plus one extra class, *not a digit*, learnt from noise and "
-    "scrambled digits made on the fly. The extra class lets the same network later judge whether a VAE's or a "
-    "GAN's samples look like digits at all. Below: the shipped model's answers on test images, then train your own.")
-if name != "digits":
-    st.info("The classifier demo uses the digits dataset.", icon=":material/info:")
+with ctl:   # presenter mode: the classifier's heading and Train under the dataset's name, its text folded
+    st.subheader("A first model: the digit classifier")
+    with present.secondary("About this model", icon=":material/info:"):
+        st.markdown(
+            "A 64-128-11 network: ten digit classes plus one extra class, *not a digit*, learnt from noise and "
+            "scrambled digits made on the fly. The extra class lets the same network later judge whether a VAE's or "
+            "a GAN's samples look like digits at all. Below: the shipped model's answers on test images, then train "
+            "your own.")
+    if name != "digits":
+        st.info("The classifier demo uses the digits dataset.", icon=":material/info:")
 
 
 @st.cache_resource
@@ -90,11 +97,12 @@ def _predictions(model, title: str) -> None:
     image_grid(x_show, key=f"ds:pred:{title}", ncols=8, titles=labels, download_name="predictions.png")
 
 
-trainer = training_panel(
-    "ds:clf", classifier.make_task, config=classifier.ClassifierConfig(), seconds=5.0, max_seconds=60.0, steps=1500,
-    panels={"loss (cross-entropy)": ["loss"], "training accuracy": ["train_acc"]}, record_every=5)
-share.code_behind("ds:clf", classifier.make_task, classifier.ClassifierConfig(),
-                  command='train classifier', steps=1500, seconds=5.0, title='Datasets and a first model')
+with ctl:
+    trainer = training_panel(
+        "ds:clf", classifier.make_task, config=classifier.ClassifierConfig(), seconds=5.0, max_seconds=60.0,
+        steps=1500, panels={"loss (cross-entropy)": ["loss"], "training accuracy": ["train_acc"]}, record_every=5)
+    share.code_behind("ds:clf", classifier.make_task, classifier.ClassifierConfig(),
+                      command='train classifier', steps=1500, seconds=5.0, title='Datasets and a first model')
 if trainer is None:
     _predictions(_judge(), "Shipped model")
 else:

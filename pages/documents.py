@@ -12,7 +12,8 @@ from dlplay import words as W
 from dlplay.documents import doc2vec, figures, glove
 from dlplay.words import figures as word_figures
 from dlplay.errors import InputError
-from dlplay.ui import device_badge, draw_key, errors_shown, get_trainer, page_header, training_panel, upload_text
+from dlplay.ui import (device_badge, draw_key, errors_shown, get_trainer, page_header, present, training_panel,
+                       upload_text)
 from dlplay.ui import share
 
 # Default budgets are step counts (issue 30): a busy lecture server trains the same model as an idle laptop; the
@@ -70,6 +71,9 @@ def _mean_w2v():
 lib = _library()
 coll = lib.collection
 
+# presenter mode (issue 26): section 2 (Train and the two 2-D maps) is drawn here, at the top
+sec2 = present.ahead()
+
 # -- 1. vector-space search -------------------------------------------------------------------------------------------
 st.header("1. Search by words: TF-IDF and cosine similarity")
 st.markdown(f"The collection: **{len(coll):,} paragraphs from {len(coll.names)} Wikipedia articles** (gensim's "
@@ -123,74 +127,79 @@ with errors_shown():
                     + D.search.highlight(search_lib.collection.texts[h["doc"]], h["matched"]))
 
 # -- 2. LSA versus the deep autoencoder ------------------------------------------------------------------------------
-st.header("2. LSA versus a deep document autoencoder")
-st.markdown("Both squeeze a paragraph's 2,000 word counts into K numbers: LSA with a linear map (the truncated "
-            "SVD), the autoencoder with a 2000-128-64-K network trained to predict the paragraph's words back "
-            "from the code. They are scored the same way: each held-out paragraph searches the training "
-            "paragraphs by its code, and **precision@10** is the share of the 10 nearest that come from the "
-            "query's own article (guessing gives about 2%).")
-st.latex(r"x_d = \frac{\log(1 + c_d)}{\max_j \log(1 + c_{dj})},\qquad "
-         r"\mathcal{L} = -\sum_j p_{dj}\,\log \operatorname{softmax}(g(f(x_d)))_j,\quad "
-         r"p_{dj} = c_{dj} / \textstyle\sum_k c_{dk}")
-code_size = st.radio("Code size K for your model", [2, 10], horizontal=True, key="docs:ae_k")
-cfg = D.DocAEConfig(code_size=int(code_size))
-article_idx = st.multiselect("Articles in colour (the rest grey)", range(len(coll.names)),
-                             default=list(range(0, len(coll.names), 8))[:8], format_func=lambda i: coll.names[i],
-                             key="docs:show")
+with sec2:
+    st.header("2. LSA versus a deep document autoencoder")
+    with present.secondary("How the two are trained and scored", icon=":material/info:"):
+        st.markdown("Both squeeze a paragraph's 2,000 word counts into K numbers: LSA with a linear map (the truncated "
+                    "SVD), the autoencoder with a 2000-128-64-K network trained to predict the paragraph's words back "
+                    "from the code. They are scored the same way: each held-out paragraph searches the training "
+                    "paragraphs by its code, and **precision@10** is the share of the 10 nearest that come from the "
+                    "query's own article (guessing gives about 2%).")
+        st.latex(r"x_d = \frac{\log(1 + c_d)}{\max_j \log(1 + c_{dj})},\qquad "
+                 r"\mathcal{L} = -\sum_j p_{dj}\,\log \operatorname{softmax}(g(f(x_d)))_j,\quad "
+                 r"p_{dj} = c_{dj} / \textstyle\sum_k c_{dk}")
+    ctl, stage = present.stage((4, 8))   # presenter mode: the settings and Train on the left, the two maps on the right
+    code_size = ctl.radio("Code size K for your model", [2, 10], horizontal=True, key="docs:ae_k")
+    cfg = D.DocAEConfig(code_size=int(code_size))
+    article_idx = ctl.multiselect("Articles in colour (the rest grey)", range(len(coll.names)),
+                                  default=list(range(0, len(coll.names), 8))[:8], format_func=lambda i: coll.names[i],
+                                  key="docs:show")
 
 
-def _map_of(codes, title):
-    return figures.doc_map(codes, coll.labels, coll.names, coll.texts, title, show=list(article_idx) or None)
+    def _map_of(codes, title):
+        return figures.doc_map(codes, coll.labels, coll.names, coll.texts, title, show=list(article_idx) or None,
+                               height=present.height(520, 430))
 
 
-def live(trainer):
-    task = trainer.task
-    if task.model_config["code_size"] == 2:
-        st.plotly_chart(_map_of(task.codes(), "Live: your autoencoder's 2-D codes"), key=draw_key("docs:live"))
+    def live(trainer):
+        task = trainer.task
+        if task.model_config["code_size"] == 2:
+            st.plotly_chart(_map_of(task.codes(), "Live: your autoencoder's 2-D codes"), key=draw_key("docs:live"))
 
 
-trainer = training_panel("docs:ae", D.make_task, config=cfg, steps=DOC_AE_STEPS, seconds=15.0, max_seconds=120.0,
-                         panels={"reconstruction loss (nats per word)": ["loss"]}, live=live, record_every=20)
-share.code_behind("docs:ae", D.make_task, cfg,
-                  command='train doc-ae', steps=DOC_AE_STEPS, seconds=15.0, title='Documents: search, LSA and a deep autoencoder')
-with errors_shown():
-    enc2, vocab2, info2 = D.shipped_encoder(2)
-    enc10, vocab10, info10 = D.shipped_encoder(10)
-    ae2 = lib.codes(enc2, vocab2)
-    m = st.columns(2)
-    m[0].plotly_chart(_map_of(lib.lsa_codes[2], "LSA: 2 numbers per paragraph"), key="docs:map_lsa")
-    mine = trainer is not None and trainer.steps > 0 and trainer.task.model_config["code_size"] == 2
-    m[1].plotly_chart(_map_of(trainer.task.codes() if mine else ae2,
-                              f"Deep autoencoder ({'yours' if mine else 'shipped'}): 2 numbers per paragraph"),
-                      key="docs:map_ae")
-    rows = []
-    for k, info in ((2, info2), (10, info10)):
-        lsa = D.retrieval(lib.lsa_codes[k], coll)
-        rows.append({"code size K": k, "method": "LSA", "precision@10 (cosine)": lsa["precision_cosine"],
-                     "precision@10 (Euclidean)": lsa["precision_euclid"]})
-        rows.append({"code size K": k, "method": f"deep autoencoder (shipped, {info['steps']:,} steps)",
-                     "precision@10 (cosine)": info["precision_cosine"],
-                     "precision@10 (Euclidean)": info["precision_euclid"]})
-    if trainer is not None and trainer.steps > 0 and trainer.last_eval:
-        ev = trainer.last_eval
-        rows.append({"code size K": cfg.code_size, "method": f"deep autoencoder (yours, {trainer.steps:,} steps)",
-                     "precision@10 (cosine)": ev["precision_cosine"],
-                     "precision@10 (Euclidean)": ev["precision_euclid"]})
-    if trainer is not None and trainer.steps > 0:
-        st.download_button("Download your autoencoder (checkpoint)", topics.checkpoint_bytes(
-            D, trainer.task, {"vocab": trainer.task.vocab, **trainer.last_eval}),
-            file_name=f"doc_ae_k{trainer.task.model_config['code_size']}.pt", key="docs:ae_dl", on_click="ignore")
-    tfidf = _retrieval_table()[0]
-    rows.append({"code size K": tfidf["size"], "method": "TF-IDF, all words (no squeezing)",
-                 "precision@10 (cosine)": tfidf["precision_cosine"], "precision@10 (Euclidean)": np.nan})
-    st.dataframe(pd.DataFrame(rows).style.format({"precision@10 (cosine)": "{:.1%}",
-                                                  "precision@10 (Euclidean)": "{:.1%}"}, na_rep="-"),
-                 hide_index=True, key="docs:ptable")
-    st.caption("Held-out: 459 test paragraphs (a fifth of each article) search 1,842 training paragraphs. The README "
-               "gives the spread over seeds 0, 1 and 2. With two numbers LSA keeps the two strongest directions of "
-               "the TF-IDF matrix (the first is roughly 'how typical is this paragraph'), which say little about "
-               "its article; the autoencoder bends its two numbers to spread the articles apart. Cosine in 2-D "
-               "compares only the angle of a code, so there Euclidean distance is the fairer measure for both.")
+    with ctl:
+        trainer = training_panel("docs:ae", D.make_task, config=cfg, steps=DOC_AE_STEPS, seconds=15.0, max_seconds=120.0,
+                                 panels={"reconstruction loss (nats per word)": ["loss"]}, live=live, record_every=20)
+        share.code_behind("docs:ae", D.make_task, cfg,
+                          command='train doc-ae', steps=DOC_AE_STEPS, seconds=15.0, title='Documents: search, LSA and a deep autoencoder')
+    with errors_shown():
+        enc2, vocab2, info2 = D.shipped_encoder(2)
+        enc10, vocab10, info10 = D.shipped_encoder(10)
+        ae2 = lib.codes(enc2, vocab2)
+        m = stage.columns(2)
+        m[0].plotly_chart(_map_of(lib.lsa_codes[2], "LSA: 2 numbers per paragraph"), key="docs:map_lsa")
+        mine = trainer is not None and trainer.steps > 0 and trainer.task.model_config["code_size"] == 2
+        m[1].plotly_chart(_map_of(trainer.task.codes() if mine else ae2,
+                                  f"Deep autoencoder ({'yours' if mine else 'shipped'}): 2 numbers per paragraph"),
+                          key="docs:map_ae")
+        rows = []
+        for k, info in ((2, info2), (10, info10)):
+            lsa = D.retrieval(lib.lsa_codes[k], coll)
+            rows.append({"code size K": k, "method": "LSA", "precision@10 (cosine)": lsa["precision_cosine"],
+                         "precision@10 (Euclidean)": lsa["precision_euclid"]})
+            rows.append({"code size K": k, "method": f"deep autoencoder (shipped, {info['steps']:,} steps)",
+                         "precision@10 (cosine)": info["precision_cosine"],
+                         "precision@10 (Euclidean)": info["precision_euclid"]})
+        if trainer is not None and trainer.steps > 0 and trainer.last_eval:
+            ev = trainer.last_eval
+            rows.append({"code size K": cfg.code_size, "method": f"deep autoencoder (yours, {trainer.steps:,} steps)",
+                         "precision@10 (cosine)": ev["precision_cosine"],
+                         "precision@10 (Euclidean)": ev["precision_euclid"]})
+        if trainer is not None and trainer.steps > 0:
+            st.download_button("Download your autoencoder (checkpoint)", topics.checkpoint_bytes(
+                D, trainer.task, {"vocab": trainer.task.vocab, **trainer.last_eval}),
+                file_name=f"doc_ae_k{trainer.task.model_config['code_size']}.pt", key="docs:ae_dl", on_click="ignore")
+        tfidf = _retrieval_table()[0]
+        rows.append({"code size K": tfidf["size"], "method": "TF-IDF, all words (no squeezing)",
+                     "precision@10 (cosine)": tfidf["precision_cosine"], "precision@10 (Euclidean)": np.nan})
+        st.dataframe(pd.DataFrame(rows).style.format({"precision@10 (cosine)": "{:.1%}",
+                                                      "precision@10 (Euclidean)": "{:.1%}"}, na_rep="-"),
+                     hide_index=True, key="docs:ptable")
+        st.caption("Held-out: 459 test paragraphs (a fifth of each article) search 1,842 training paragraphs. The README "
+                   "gives the spread over seeds 0, 1 and 2. With two numbers LSA keeps the two strongest directions of "
+                   "the TF-IDF matrix (the first is roughly 'how typical is this paragraph'), which say little about "
+                   "its article; the autoencoder bends its two numbers to spread the articles apart. Cosine in 2-D "
+                   "compares only the angle of a code, so there Euclidean distance is the fairer measure for both.")
 
 # -- 3. document vectors ------------------------------------------------------------------------------------------
 st.header("3. Document vectors: Doc2Vec against averaged word vectors")

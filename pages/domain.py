@@ -6,7 +6,7 @@ import torch
 
 from dlplay import checkpoints
 from dlplay import domain as D
-from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
+from dlplay.ui import device_badge, errors_shown, image_grid, page_header, present, training_panel
 from dlplay.ui import share
 
 page_header(
@@ -63,6 +63,10 @@ def _tsne_of(extra: dict) -> dict | None:
 def _pct(v: float) -> str:
     return f"{v:.1%}"
 
+
+# presenter mode (issue 26): section 4 (the presets, Train, and the accuracies and guesses of the network shown) is
+# drawn here, at the top
+sec4 = present.ahead()
 
 # -- 1. the two domains ------------------------------------------------------------------------------------------
 target = st.radio("Target domain", list(D.TARGETS), horizontal=True, key="da:target",
@@ -134,136 +138,143 @@ if ts_ad is not None:
     t[1].caption(f"Domain mixing {D.mixing(ts_ad):.2f}. Circles: source; crosses: target (the same test digits).")
 
 # -- 4. adversarial adaptation -----------------------------------------------------------------------------------
-st.subheader("4. Adversarial adaptation")
-st.markdown("Features $G_f$, label classifier $G_y$ and domain discriminator $G_d$ trained together, in the two "
-            "forms of the course. **Alternating** (a GAN-like game, one step each in turn; $D = G_d$ gives "
-            "P(target | features)):")
-st.latex(r"\text{D step:}\ \ -\log D(G_f(x_t)) - \log\big(1 - D(G_f(x_s))\big) \to \min_{G_d}"
-         r"\qquad \text{F+C step:}\ \ L_y\big(y_s, G_y(G_f(x_s))\big) - \lambda \log D(G_f(x_s)) \to \min_{G_f, G_y}")
-st.markdown("**Gradient reversal (DANN)**: one loss and one step; a layer between the features and the "
-            "discriminator passes values forward unchanged and multiplies the gradient by $-\\lambda$ backward, so "
-            "the discriminator minimises $L_d$ while the features maximise it. Lambda ramps up (the default):")
-st.latex(r"L = L_y + L_d\big(G_d(R_\lambda(G_f(x)))\big),\quad \frac{\partial R_\lambda}{\partial h} = -\lambda I,"
-         r"\qquad \lambda_p = \lambda\Big(\frac{2}{1+e^{-10p}} - 1\Big),\ p = \min(1, \tfrac{\text{step}}"
-         r"{\text{ramp steps}})")
+with sec4:
+    st.subheader("4. Adversarial adaptation")
+    with present.secondary("The two forms of the course, as equations", icon=":material/functions:"):
+        st.markdown("Features $G_f$, label classifier $G_y$ and domain discriminator $G_d$ trained together, in the two "
+                    "forms of the course. **Alternating** (a GAN-like game, one step each in turn; $D = G_d$ gives "
+                    "P(target | features)):")
+        st.latex(r"\text{D step:}\ \ -\log D(G_f(x_t)) - \log\big(1 - D(G_f(x_s))\big) \to \min_{G_d}"
+                 r"\qquad \text{F+C step:}\ \ L_y\big(y_s, G_y(G_f(x_s))\big) - \lambda \log D(G_f(x_s)) \to \min_{G_f, G_y}")
+        st.markdown("**Gradient reversal (DANN)**: one loss and one step; a layer between the features and the "
+                    "discriminator passes values forward unchanged and multiplies the gradient by $-\\lambda$ backward, so "
+                    "the discriminator minimises $L_d$ while the features maximise it. Lambda ramps up (the default):")
+        st.latex(r"L = L_y + L_d\big(G_d(R_\lambda(G_f(x)))\big),\quad \frac{\partial R_\lambda}{\partial h} = -\lambda I,"
+                 r"\qquad \lambda_p = \lambda\Big(\frac{2}{1+e^{-10p}} - 1\Big),\ p = \min(1, \tfrac{\text{step}}"
+                 r"{\text{ramp steps}})")
 
-PRESETS = {
-    "DANN (gradient reversal)": ({"method": "grl", "lam": 1.0, "schedule": "ramp", "ramp": 1000},
-                                 "Lambda ramps from 0 to 1 over 1,000 steps: the shipped adapted network's recipe."),
-    "Alternating (course notes)": ({"method": "alternating", "lam": 1.0, "schedule": "ramp", "ramp": 1000},
-                                   "A discriminator step, then a features + classifier step with the fooling term."),
-    "Source only (the control)": ({"method": "source-only", "lam": 0.0, "schedule": "ramp", "ramp": 1000},
-                                  "The same network, data, batches and budget; no adversarial term."),
-    "Lambda too high": ({"method": "alternating", "lam": 20.0, "schedule": "constant", "ramp": 1000},
-                        "Alternating, lambda 20 from the first step: fooling the discriminator outweighs the digits "
-                        "and source and target accuracy both drop; on some seeds the features collapse."),
-}
-ss = st.session_state
-
-
-def _apply_preset(name: str) -> None:
-    v = PRESETS[name][0]
-    ss.update({"da:method": v["method"], "da:lam": v["lam"], "da:schedule": v["schedule"], "da:ramp": v["ramp"],
-               "da:preset": name})
+    ctl, stage = present.stage()    # presenter mode: presets, knobs and Train left; the network's accuracies right
+    PRESETS = {
+        "DANN (gradient reversal)": ({"method": "grl", "lam": 1.0, "schedule": "ramp", "ramp": 1000},
+                                     "Lambda ramps from 0 to 1 over 1,000 steps: the shipped adapted network's recipe."),
+        "Alternating (course notes)": ({"method": "alternating", "lam": 1.0, "schedule": "ramp", "ramp": 1000},
+                                       "A discriminator step, then a features + classifier step with the fooling term."),
+        "Source only (the control)": ({"method": "source-only", "lam": 0.0, "schedule": "ramp", "ramp": 1000},
+                                      "The same network, data, batches and budget; no adversarial term."),
+        "Lambda too high": ({"method": "alternating", "lam": 20.0, "schedule": "constant", "ramp": 1000},
+                            "Alternating, lambda 20 from the first step: fooling the discriminator outweighs the digits "
+                            "and source and target accuracy both drop; on some seeds the features collapse."),
+    }
+    ss = st.session_state
 
 
-for k, v in {"da:method": "grl", "da:lam": 1.0, "da:schedule": "ramp", "da:ramp": 1000}.items():
-    ss.setdefault(k, v)
-pc = st.columns(len(PRESETS))
-for i, name in enumerate(PRESETS):
-    pc[i].button(name, key=f"da:preset:{i}", on_click=_apply_preset, args=(name,), width="stretch")
-if ss.get("da:preset"):
-    st.info(f"**{ss['da:preset']}**: {PRESETS[ss['da:preset']][1]}", icon=":material/visibility:")
-c = st.columns([1.6, 1.4, 1.2, 1.2])
-method = c[0].radio("Method", list(D.METHODS), key="da:method", horizontal=True,
-                    format_func={"source-only": "source only", "alternating": "alternating", "grl": "DANN (GRL)"}.get)
-lam = c[1].slider("Lambda (the adversarial weight)", 0.0, D.MAX_LAMBDA, step=0.1, key="da:lam",
-                  disabled=method == "source-only", help="Source only ignores it (lambda = 0).")
-schedule = c[2].radio("Lambda schedule", list(D.SCHEDULES), key="da:schedule", horizontal=True,
-                      format_func={"ramp": "ramp (DANN)", "constant": "constant"}.get)
-ramp = int(c[3].number_input("Ramp steps", 1, 100_000, step=100, key="da:ramp", disabled=schedule == "constant",
-                             help="The ramp reaches lambda after this many steps."))
-st.caption(D.METHODS[method])
-st.caption("Measured on the photo target (1,500 steps, lambda ramped to 1, against source only with the same seed): "
-           "DANN gained +11.7, +0.6 and +10.8 points of target accuracy on seeds 0, 1, 2 (on seed 1 the "
-           "discriminator won), with source accuracy within half a point; the alternating form gained nothing on "
-           "seed 0 (-0.8 points). Adversarial adaptation helps here, but not on every run: try several seeds.")
+    def _apply_preset(name: str) -> None:
+        v = PRESETS[name][0]
+        ss.update({"da:method": v["method"], "da:lam": v["lam"], "da:schedule": v["schedule"], "da:ramp": v["ramp"],
+                   "da:preset": name})
 
-cfg = None
-with errors_shown():
-    cfg = D.DomainConfig(target=target, method=method, lam=float(lam), schedule=schedule, ramp_steps=ramp).check()
-if cfg is None:
-    st.stop()
 
-trainer = training_panel(
-    "da:train", D.make_task, config=cfg, steps=D.PRETRAIN_STEPS, seconds=60.0, max_seconds=180.0, record_every=10,
-    panels={"label loss (source)": ["label_loss"],
-            "discriminator accuracy (training batches)": ["domain_acc"],
-            "target test accuracy (evaluation only)": ["target_acc"],
-            "lambda": ["lambda"]})
-share.code_behind("da:train", D.make_task, cfg,
-                  command='train domain-adapt', steps=D.PRETRAIN_STEPS, seconds=60.0, title='Domain adaptation')
+    for k, v in {"da:method": "grl", "da:lam": 1.0, "da:schedule": "ramp", "da:ramp": 1000}.items():
+        ss.setdefault(k, v)
+    with ctl:
+        pc = st.columns(2) * 2 if present.presenting() else st.columns(len(PRESETS))
+        for i, name in enumerate(PRESETS):
+            pc[i % len(pc)].button(name, key=f"da:preset:{i}", on_click=_apply_preset, args=(name,), width="stretch")
+        if ss.get("da:preset"):
+            st.info(f"**{ss['da:preset']}**: {PRESETS[ss['da:preset']][1]}", icon=":material/visibility:")
+        c = [*st.columns(2), *st.columns(2)] if present.presenting() else st.columns([1.6, 1.4, 1.2, 1.2])
+        method = c[0].radio("Method", list(D.METHODS), key="da:method", horizontal=True,
+                            format_func={"source-only": "source only", "alternating": "alternating", "grl": "DANN (GRL)"}.get)
+        lam = c[1].slider("Lambda (the adversarial weight)", 0.0, D.MAX_LAMBDA, step=0.1, key="da:lam",
+                          disabled=method == "source-only", help="Source only ignores it (lambda = 0).")
+        schedule = c[2].radio("Lambda schedule", list(D.SCHEDULES), key="da:schedule", horizontal=True,
+                              format_func={"ramp": "ramp (DANN)", "constant": "constant"}.get)
+        ramp = int(c[3].number_input("Ramp steps", 1, 100_000, step=100, key="da:ramp", disabled=schedule == "constant",
+                                     help="The ramp reaches lambda after this many steps."))
+        st.caption(D.METHODS[method])
+        with present.secondary("Measured gains over seeds", icon=":material/info:"):
+            st.caption("Measured on the photo target (1,500 steps, lambda ramped to 1, against source only with the same seed): "
+                       "DANN gained +11.7, +0.6 and +10.8 points of target accuracy on seeds 0, 1, 2 (on seed 1 the "
+                       "discriminator won), with source accuracy within half a point; the alternating form gained nothing on "
+                       "seed 0 (-0.8 points). Adversarial adaptation helps here, but not on every run: try several seeds.")
 
-# -- the network shown after training: the user's, else the shipped adapted one ----------------------------------
-if trainer is not None and trainer.steps > 0:
-    model, ev, who = trainer.task.model, trainer.last_eval, "your network"
-    if not ev:   # stopped by hand: the panel evaluates only finished runs
-        if ss.get("da:ev:key") != (id(trainer), trainer.steps):
-            ss["da:ev"], ss["da:ev:key"] = trainer.task.evaluate(), (id(trainer), trainer.steps)
-        ev = ss["da:ev"]
-    state, sentence = D.verdict(ev, method, so_extra)
-    if state == "collapsed":
-        st.error(sentence, icon=":material/heart_broken:")
-    elif state in ("not adapted", "no gain"):
-        st.warning(sentence, icon=":material/warning:")
-    elif method == "source-only":
-        st.info("A source-only run: the control for the adapted runs (same network, data and budget).",
-                icon=":material/info:")
-    else:
-        st.success(f"Adapted: target accuracy {_pct(ev['target_accuracy'])} against the shipped source-only "
-                   f"network's {_pct(so_extra['target_accuracy'])}.", icon=":material/check_circle:")
-    st.download_button("Download your network (checkpoint)", D.model_bytes(trainer.task, ev),
-                       file_name=f"domain_{target}_{method}.pt", key="da:ckpt", on_click="ignore")
-else:
-    model, ev, who = ad_model, ad_extra, "the shipped DANN network"
-    gain = ad_extra["target_accuracy"] - so_extra["target_accuracy"]
-    if gain < 0.05:
-        st.warning(f"On this target the shipped DANN network gains only {100 * gain:+.1f} points over source only "
-                   "(measured): its discriminator is fooled, but the target digits did not line up with the right "
-                   "source digits.", icon=":material/warning:")
-    st.info(f"Showing **the shipped DANN network** ({ad_extra.get('steps', 0):,} steps, lambda ramped to 1). Press "
-            "*Train* for your own with the settings above.", icon=":material/inventory_2:")
+        cfg = None
+        with errors_shown():
+            cfg = D.DomainConfig(target=target, method=method, lam=float(lam), schedule=schedule, ramp_steps=ramp).check()
+        if cfg is None:
+            st.stop()
 
-r = st.columns(4)
-r[0].metric(f"Source test accuracy ({who})", _pct(ev["source_accuracy"]),
-            delta=f"{100 * (ev['source_accuracy'] - so_extra['source_accuracy']):+.1f} points vs source only")
-r[1].metric("Target test accuracy (labels only to score)", _pct(ev["target_accuracy"]),
-            delta=f"{100 * (ev['target_accuracy'] - so_extra['target_accuracy']):+.1f} points vs source only")
-r[2].metric("The discriminator it played against, test images", _pct(ev["domain_accuracy"]),
-            delta=f"{100 * (ev['domain_accuracy'] - so_extra['domain_accuracy']):+.1f} points vs source only",
-            delta_color="inverse", help="The discriminator trained with the network, scored on held-out images of "
-                                        "both domains; 50% = fooled.")
-r[3].metric("A fresh discriminator, test images", _pct(ev["fresh_domain_accuracy"]),
-            delta=f"{100 * (ev['fresh_domain_accuracy'] - so_extra['fresh_domain_accuracy']):+.1f} points vs "
-                  "source only", delta_color="inverse",
-            help="A new MLP trained on the finished features. Often still high: fooling the discriminator you "
-                 "played against is not the same as features no discriminator can separate.")
-st.caption("Source only trains its discriminator too, on features it cannot change; its number is that "
-           "discriminator's. Batch norm in the features normalises each domain's training batches separately, "
-           "which already hides part of the domain from the discriminator played against.")
-with errors_shown():
-    imgs, titles, wrong = D.wrong_guesses(model, data.xt_test, data.yt_test, 24)
-    image_grid(imgs, key="da:ad_grid", ncols=12, titles=titles, download_name="adapted_guesses.png",
-               caption=f"The same target test images, guessed by {who}: {wrong} of {len(imgs)} wrong.")
-    if who == "your network":
-        key = (id(trainer), trainer.steps)
-        if st.button("Draw the t-SNE of your network's features (a few seconds)", key="da:tsne:go"):
-            with st.spinner("t-SNE of your network's features ..."):
-                ss["da:tsne:map"], ss["da:tsne:key"] = D.tsne_map(model, data, 250), key
-        if ss.get("da:tsne:key") == key:
-            mine = ss["da:tsne:map"]
-            st.plotly_chart(D.tsne_figure(mine, colour, target, "Your network: features"), key="da:tsne_mine")
-            st.caption(f"Domain mixing {D.mixing(mine):.2f} (1 = fully mixed, 0 = two islands).")
+        trainer = training_panel(
+            "da:train", D.make_task, config=cfg, steps=D.PRETRAIN_STEPS, seconds=60.0, max_seconds=180.0, record_every=10,
+            panels={"label loss (source)": ["label_loss"],
+                    "discriminator accuracy (training batches)": ["domain_acc"],
+                    "target test accuracy (evaluation only)": ["target_acc"],
+                    "lambda": ["lambda"]})
+        share.code_behind("da:train", D.make_task, cfg,
+                          command='train domain-adapt', steps=D.PRETRAIN_STEPS, seconds=60.0, title='Domain adaptation')
+
+        # -- the network shown after training: the user's, else the shipped adapted one ----------------------------------
+        if trainer is not None and trainer.steps > 0:
+            model, ev, who = trainer.task.model, trainer.last_eval, "your network"
+            if not ev:   # stopped by hand: the panel evaluates only finished runs
+                if ss.get("da:ev:key") != (id(trainer), trainer.steps):
+                    ss["da:ev"], ss["da:ev:key"] = trainer.task.evaluate(), (id(trainer), trainer.steps)
+                ev = ss["da:ev"]
+            state, sentence = D.verdict(ev, method, so_extra)
+            if state == "collapsed":
+                st.error(sentence, icon=":material/heart_broken:")
+            elif state in ("not adapted", "no gain"):
+                st.warning(sentence, icon=":material/warning:")
+            elif method == "source-only":
+                st.info("A source-only run: the control for the adapted runs (same network, data and budget).",
+                        icon=":material/info:")
+            else:
+                st.success(f"Adapted: target accuracy {_pct(ev['target_accuracy'])} against the shipped source-only "
+                           f"network's {_pct(so_extra['target_accuracy'])}.", icon=":material/check_circle:")
+            st.download_button("Download your network (checkpoint)", D.model_bytes(trainer.task, ev),
+                               file_name=f"domain_{target}_{method}.pt", key="da:ckpt", on_click="ignore")
+        else:
+            model, ev, who = ad_model, ad_extra, "the shipped DANN network"
+            gain = ad_extra["target_accuracy"] - so_extra["target_accuracy"]
+            if gain < 0.05:
+                st.warning(f"On this target the shipped DANN network gains only {100 * gain:+.1f} points over source only "
+                           "(measured): its discriminator is fooled, but the target digits did not line up with the right "
+                           "source digits.", icon=":material/warning:")
+            st.info(f"Showing **the shipped DANN network** ({ad_extra.get('steps', 0):,} steps, lambda ramped to 1). Press "
+                    "*Train* for your own with the settings above.", icon=":material/inventory_2:")
+
+    with stage:
+        r = [*st.columns(2), *st.columns(2)] if present.presenting() else st.columns(4)
+        r[0].metric(f"Source test accuracy ({who})", _pct(ev["source_accuracy"]),
+                    delta=f"{100 * (ev['source_accuracy'] - so_extra['source_accuracy']):+.1f} points vs source only")
+        r[1].metric("Target test accuracy (labels only to score)", _pct(ev["target_accuracy"]),
+                    delta=f"{100 * (ev['target_accuracy'] - so_extra['target_accuracy']):+.1f} points vs source only")
+        r[2].metric("The discriminator it played against, test images", _pct(ev["domain_accuracy"]),
+                    delta=f"{100 * (ev['domain_accuracy'] - so_extra['domain_accuracy']):+.1f} points vs source only",
+                    delta_color="inverse", help="The discriminator trained with the network, scored on held-out images of "
+                                                "both domains; 50% = fooled.")
+        r[3].metric("A fresh discriminator, test images", _pct(ev["fresh_domain_accuracy"]),
+                    delta=f"{100 * (ev['fresh_domain_accuracy'] - so_extra['fresh_domain_accuracy']):+.1f} points vs "
+                          "source only", delta_color="inverse",
+                    help="A new MLP trained on the finished features. Often still high: fooling the discriminator you "
+                         "played against is not the same as features no discriminator can separate.")
+        with present.secondary("How the discriminators are scored", icon=":material/info:"):
+            st.caption("Source only trains its discriminator too, on features it cannot change; its number is that "
+                       "discriminator's. Batch norm in the features normalises each domain's training batches separately, "
+                       "which already hides part of the domain from the discriminator played against.")
+        with errors_shown():
+            imgs, titles, wrong = D.wrong_guesses(model, data.xt_test, data.yt_test, 24)
+            image_grid(imgs, key="da:ad_grid", ncols=12, titles=titles, download_name="adapted_guesses.png",
+                       caption=f"The same target test images, guessed by {who}: {wrong} of {len(imgs)} wrong.")
+            if who == "your network":
+                key = (id(trainer), trainer.steps)
+                if st.button("Draw the t-SNE of your network's features (a few seconds)", key="da:tsne:go"):
+                    with st.spinner("t-SNE of your network's features ..."):
+                        ss["da:tsne:map"], ss["da:tsne:key"] = D.tsne_map(model, data, 250), key
+                if ss.get("da:tsne:key") == key:
+                    mine = ss["da:tsne:map"]
+                    st.plotly_chart(D.tsne_figure(mine, colour, target, "Your network: features"), key="da:tsne_mine")
+                    st.caption(f"Domain mixing {D.mixing(mine):.2f} (1 = fully mixed, 0 = two islands).")
 
 # -- 5. the failure mode -----------------------------------------------------------------------------------------
 with st.expander("When adaptation fails", expanded=False):

@@ -9,7 +9,7 @@ from dlplay import embed as E
 from dlplay import limits
 from dlplay.ui import (device_badge, errors_shown, get_trainer, image_grid, page_header, published_vectors,
                        show_notes, training_panel)
-from dlplay.ui import share
+from dlplay.ui import present, share
 
 ss = st.session_state
 
@@ -29,8 +29,9 @@ page_header(
               "Scroll to the three-perplexity lesson: cluster sizes and gaps in a t-SNE plot mean little.",
               "Upload your own CSV (a label column is optional) or .npy table of up to 50,000 rows."])
 device_badge()
-st.caption("t-SNE (openTSNE), UMAP (umap-learn) and the scikit-learn methods run on the CPU; CNN features use the "
-           "device above.")
+if not present.presenting():   # presenter mode keeps the first screen for the layout (issue 26)
+    st.caption("t-SNE (openTSNE), UMAP (umap-learn) and the scikit-learn methods run on the CPU; CNN features use "
+               "the device above.")
 
 
 
@@ -64,14 +65,17 @@ share.link("embeddings", [share.choice("source", "emb:source", options),
                           share.integer("n_neighbors", "emb:unn", 2, 200, 15),
                           share.number("min_dist", "emb:umd", 0.0, 1.0, 0.1),
                           share.integer("graph_neighbors", "emb:knn", 3, 100, 10), *share.panel("emb:run")])
-c = st.columns([2.2, 2.2, 0.8, 1.2, 1])
-choice = c[0].selectbox("Source", options, format_func=label, key="emb:source",
-                        help="What to embed. Models you train on the Autoencoder, VAE or Words page appear here too.")
-method = c[1].selectbox("Method", list(E.METHODS), format_func=E.METHODS.get, key="emb:method")
-dim = c[2].radio("Dimensions", [2, 3], horizontal=True, key="emb:dim")
-seed = int(st.session_state.get("emb:run:seed", 0))   # the run panel's seed: the sample and the layout
-if not_yet:
-    st.caption("Not available in this version yet: " + "; ".join(not_yet) + ".")
+# presenter mode (issue 26): the source and method on the left; Run and the layout (live, then final) on the right
+ctl, stage = present.stage()
+with ctl:
+    c = [*st.columns(2), *st.columns([1, 1.4])] if present.presenting() else st.columns([2.2, 2.2, 0.8, 1.2, 1])
+    choice = c[0].selectbox("Source", options, format_func=label, key="emb:source",
+                            help="What to embed. Models you train on the Autoencoder, VAE or Words page appear here too.")
+    method = c[1].selectbox("Method", list(E.METHODS), format_func=E.METHODS.get, key="emb:method")
+    dim = c[2].radio("Dimensions", [2, 3], horizontal=True, key="emb:dim")
+    seed = int(st.session_state.get("emb:run:seed", 0))   # the run panel's seed: the sample and the layout
+    if not_yet:
+        st.caption("Not available in this version yet: " + "; ".join(not_yet) + ".")
 
 
 def _session_source(name: str) -> E.Source:
@@ -98,47 +102,48 @@ def _upload_source():
 
 view = None     # the (sampled) source once it loads; the lesson below can use it
 with errors_shown():
-    if choice == "upload":
-        src, src_id = _upload_source()
-    elif choice.startswith("session:"):
-        src = _session_source(choice[8:])
-        src_id = f"{choice}:{hashlib.sha1(src.x.tobytes()).hexdigest()[:12]}"
-    else:
-        src, src_id = _builtin(choice), choice
-    show_notes(src.notes)
+    with ctl:
+        if choice == "upload":
+            src, src_id = _upload_source()
+        elif choice.startswith("session:"):
+            src = _session_source(choice[8:])
+            src_id = f"{choice}:{hashlib.sha1(src.x.tobytes()).hexdigest()[:12]}"
+        else:
+            src, src_id = _builtin(choice), choice
+        show_notes(src.notes)
 
-    # Colour by: the labels, or any other column of an uploaded table.
-    colour_opts = (["label"] if src.labels is not None else []) + list(src.columns) + ["nothing"]
-    colour_by = c[3].selectbox("Colour by", colour_opts, key="emb:colour")
-    colour = src.labels if colour_by == "label" else src.columns.get(colour_by)
+        # Colour by: the labels, or any other column of an uploaded table.
+        colour_opts = (["label"] if src.labels is not None else []) + list(src.columns) + ["nothing"]
+        colour_by = c[3].selectbox("Colour by", colour_opts, key="emb:colour")
+        colour = src.labels if colour_by == "label" else src.columns.get(colour_by)
 
-    # Method knobs, bounded here and again in the backend.
-    knobs: dict = {}
-    k = st.columns(5)
-    if method == "tsne":
-        knobs["perplexity"] = k[0].slider("Perplexity (about how many neighbours count)", 2, 100, 30, key="emb:perp")
-        lr = k[1].select_slider("Learning rate", ["auto", 10, 50, 100, 200, 500, 1000, 2000, 5000], "auto",
-                                key="emb:lr", help="'auto' = n / exaggeration (Belkina et al. 2019).")
-        knobs["learning_rate"] = lr
-        knobs["early_exaggeration"] = k[2].slider("Early exaggeration (first 250 iterations)", 1, 50, 12,
-                                                  key="emb:exag")
-        knobs["n_iter"] = k[3].slider("Iterations after exaggeration", 50, 2000, 500, 50, key="emb:iter")
-    elif method == "umap":
-        knobs["n_neighbors"] = k[0].slider("n_neighbors (local versus global)", 2, 200, 15, key="emb:unn")
-        knobs["min_dist"] = k[1].slider("min_dist (how tightly points pack)", 0.0, 1.0, 0.1, 0.05, key="emb:umd")
-    elif method in ("isomap", "lle"):
-        knobs["n_neighbors"] = k[0].slider("Neighbours in the graph", 3, 100, 10, key="emb:knn")
-    default_cap = {"mds": 1000, "isomap": 3000, "lle": 3000}.get(method, 10_000)
-    cap = E.MAX_POINTS[method]
-    n_use = len(src)
-    if len(src) > 2000 or len(src) > min(cap, default_cap):
-        n_use = k[4].slider(f"Points (random sample, at most {cap:,})", 100, min(len(src), cap),
-                            min(len(src), cap, default_cap), 100, key=f"emb:n:{method}")
-    idx = E.sample_indices(len(src), method, int(seed), n_use)
-    view = src if len(idx) == len(src) else src.take(idx)
-    if len(idx) < len(src):
-        st.caption(f"Using a random sample of {len(idx):,} of the {len(src):,} points (seed {seed}).")
-    st.caption(f"**Source:** {src.description}.")
+        # Method knobs, bounded here and again in the backend.
+        knobs: dict = {}
+        k = [*st.columns(2), *st.columns(2), st.container()] if present.presenting() else st.columns(5)
+        if method == "tsne":
+            knobs["perplexity"] = k[0].slider("Perplexity (about how many neighbours count)", 2, 100, 30, key="emb:perp")
+            lr = k[1].select_slider("Learning rate", ["auto", 10, 50, 100, 200, 500, 1000, 2000, 5000], "auto",
+                                    key="emb:lr", help="'auto' = n / exaggeration (Belkina et al. 2019).")
+            knobs["learning_rate"] = lr
+            knobs["early_exaggeration"] = k[2].slider("Early exaggeration (first 250 iterations)", 1, 50, 12,
+                                                      key="emb:exag")
+            knobs["n_iter"] = k[3].slider("Iterations after exaggeration", 50, 2000, 500, 50, key="emb:iter")
+        elif method == "umap":
+            knobs["n_neighbors"] = k[0].slider("n_neighbors (local versus global)", 2, 200, 15, key="emb:unn")
+            knobs["min_dist"] = k[1].slider("min_dist (how tightly points pack)", 0.0, 1.0, 0.1, 0.05, key="emb:umd")
+        elif method in ("isomap", "lle"):
+            knobs["n_neighbors"] = k[0].slider("Neighbours in the graph", 3, 100, 10, key="emb:knn")
+        default_cap = {"mds": 1000, "isomap": 3000, "lle": 3000}.get(method, 10_000)
+        cap = E.MAX_POINTS[method]
+        n_use = len(src)
+        if len(src) > 2000 or len(src) > min(cap, default_cap):
+            n_use = k[4].slider(f"Points (random sample, at most {cap:,})", 100, min(len(src), cap),
+                                min(len(src), cap, default_cap), 100, key=f"emb:n:{method}")
+        idx = E.sample_indices(len(src), method, int(seed), n_use)
+        view = src if len(idx) == len(src) else src.take(idx)
+        if len(idx) < len(src):
+            st.caption(f"Using a random sample of {len(idx):,} of the {len(src):,} points (seed {seed}).")
+        st.caption(f"**Source:** {src.description}.")
 
     # ---- the layout: a run like any training run (in a worker process, through the shared panel); t-SNE animates
     cfg = E.EmbedConfig(data=E.Vectors.of(view.x), method=method, dim=int(dim), **knobs)
@@ -153,7 +158,8 @@ with errors_shown():
         ss["emb:frame"] = ss.get("emb:frame", 0) + 1
         fig = E.layout_figure(e.embedding_[live_idx], colour=None if col is None else col[live_idx],
                               colour_name=colour_by, class_names=src.class_names,
-                              title=f"t-SNE, iteration {e.iteration_} of {e.total_iterations}")
+                              title=f"t-SNE, iteration {e.iteration_} of {e.total_iterations}",
+                              height=present.height(640, 470))
         st.plotly_chart(fig, key=f"emb:live:{ss['emb:frame']}", config={"displayModeBar": False})
 
     def status(tr):
@@ -164,14 +170,17 @@ with errors_shown():
         return f"{E.METHODS[e.method].split(' (')[0]}: " + ("done" if e.done_ else "computing") + \
             f" in {e.seconds_:.1f} s"
 
-    if method == "umap":
-        st.caption("UMAP's numba code is compiled once per training process when the server starts (about 12 s); "
-                   "a UMAP asked for in that time waits for it.")
-    tr = training_panel("emb:run", E.make_task, config=cfg, seconds=float(limits.MAX_RUN_SECONDS),
-                        max_seconds=float(limits.MAX_RUN_SECONDS), live=live, label="Run", autostart=True,
-                        show_budget=False, status=status)
-    share.code_behind("emb:run", E.make_task, cfg,
-                      command='embed', seconds=float(limits.MAX_RUN_SECONDS), title='Embedding Explorer')
+    with ctl:
+        if method == "umap":
+            st.caption("UMAP's numba code is compiled once per training process when the server starts (about 12 s); "
+                       "a UMAP asked for in that time waits for it.")
+    with stage:
+        tr = training_panel("emb:run", E.make_task, config=cfg, seconds=float(limits.MAX_RUN_SECONDS),
+                            max_seconds=float(limits.MAX_RUN_SECONDS), live=live, label="Run", autostart=True,
+                            show_budget=False, status=status)
+    with ctl:
+        share.code_behind("emb:run", E.make_task, cfg,
+                          command='embed', seconds=float(limits.MAX_RUN_SECONDS), title='Embedding Explorer')
     emb = tr.task.emb if tr is not None else None
     show_notes(emb.notes_ if emb is not None else [])
     coords = None if emb is None else emb.embedding_
@@ -189,7 +198,7 @@ with errors_shown():
             if st.session_state.get("emb:last_click") != clicked:
                 st.session_state["emb:last_click"] = clicked
                 st.session_state["emb:point"] = clicked
-        left, right = st.columns([2.3, 1])
+        left, right = (stage, st.container()) if present.presenting() else st.columns([2.3, 1])
         s = right.columns(2)
         query = s[0].text_input("Search (label, word, #row)", key="emb:search")
         sel = s[1].number_input("Selected point (row)", -1, len(view) - 1, -1, key="emb:point",
@@ -208,14 +217,16 @@ with errors_shown():
             nb_x, nb_y = E.neighbours(view.x, coords, sel, k=8)
         thumbs = None
         if view.images is not None and dim == 2:
-            if left.toggle("Draw the images on the map (up to 300 spread-out points)", key="emb:thumbs"):
+            if (ctl if present.presenting() else left).toggle("Draw the images on the map (up to 300 spread-out points)",
+                                                               key="emb:thumbs"):
                 t_idx = E.thumbnail_sample(coords, 300, int(seed))
                 thumbs = (t_idx, view.images[t_idx])
         state = "" if emb.done_ else f" (stopped at iteration {emb.iteration_} of {emb.total_iterations})"
         title = f"{E.METHODS[method].split(' (')[0]} of {len(view):,} points{state}"
         fig = E.layout_figure(coords, colour=col, colour_name=colour_by if colour is not None else "",
                               class_names=src.class_names, hover=hover, title=title, selected=sel,
-                              neighbours_idx=nb_y, highlight=matches, thumbnails=thumbs)
+                              neighbours_idx=nb_y, highlight=matches, thumbnails=thumbs,
+                              height=present.height(640, 470))
         with left:
             st.plotly_chart(fig, key="emb:plot", on_select="rerun", selection_mode="points",
                             config={"toImageButtonOptions": {"format": "png", "scale": 2, "filename": "embedding"}})

@@ -8,7 +8,7 @@ from dlplay import multimodal as mm
 from dlplay.topics import checkpoint_bytes
 from dlplay.ui import (Vectors, device_badge, errors_shown, image_grid, page_header, publish_vectors,
                        training_panel)
-from dlplay.ui import share
+from dlplay.ui import present, share
 
 # Default budgets are step counts (issue 30): a busy lecture server trains the same model as an idle laptop; the
 # panel shows the seconds a run took here. Rates measured on one thread of the 2-core laptop, 7 Dec.
@@ -61,60 +61,63 @@ def _shipped_vectors(name: str, dataset: str):
 
 
 # -- settings --------------------------------------------------------------------------------------------------------
-c = st.columns([1.2, 1, 1, 1, 1])
-dataset = c[0].selectbox("Dataset", ["digits", "shapes"], key="mm:dataset",
-                         format_func={"digits": "digits (names: 'seven')",
-                                      "shapes": "shapes (phrases: 'small arrow pointing up')"}.get)
-dim = c[1].select_slider("Size of the shared space", [2, 4, 8, 16, 32, 64], 32, key="mm:dim")
-temperature = c[2].select_slider("Temperature τ", [0.03, 0.05, 0.1, 0.2, 0.5, 1.0], 0.1, key="mm:tau",
-                                 help="Divides the similarities before the softmax: small τ = sharp, only the "
-                                      "closest match counts.")
-lr = c[3].select_slider("Learning rate", [3e-4, 1e-3, 2e-3, 5e-3, 1e-2], 2e-3, key="mm:lr")
-caption_weight = c[4].select_slider("Caption loss weight", [0.0, 0.5, 1.0, 2.0], 1.0, key="mm:capw",
-                                    help="0 trains no captioner. It reads the image vector detached, so it never "
-                                         "changes the shared space.")
-if dataset == "shapes":
-    st.caption("Shape phrases name three factors: the shape (arrow, triangle, bar), its size (small: scale below "
-               f"{mm.SIZE_SPLIT}) and its direction (up: turned more than 30° anticlockwise, down: more than 30° "
-               "clockwise, else right; for a bar, its tilt). Training phrases sometimes leave a factor out "
-               "('arrow pointing up', 'large bar').")
-cfg = mm.MMConfig(dataset=dataset, dim=dim, temperature=temperature, lr=lr, caption_weight=caption_weight)
-ds = _data(dataset)
-f_test = mm.factors_of(ds, "test")
-phrases, _ = mm.canonical_phrases(dataset)
+# presenter mode (issue 26): the settings and Train on the left, the tabs (phrase -> images first) on the right
+ctl, stage = present.stage()
+with ctl:
+    c = [*st.columns(2), *st.columns(3)] if present.presenting() else st.columns([1.2, 1, 1, 1, 1])
+    dataset = c[0].selectbox("Dataset", ["digits", "shapes"], key="mm:dataset",
+                             format_func={"digits": "digits (names: 'seven')",
+                                          "shapes": "shapes (phrases: 'small arrow pointing up')"}.get)
+    dim = c[1].select_slider("Size of the shared space", [2, 4, 8, 16, 32, 64], 32, key="mm:dim")
+    temperature = c[2].select_slider("Temperature τ", [0.03, 0.05, 0.1, 0.2, 0.5, 1.0], 0.1, key="mm:tau",
+                                     help="Divides the similarities before the softmax: small τ = sharp, only the "
+                                          "closest match counts.")
+    lr = c[3].select_slider("Learning rate", [3e-4, 1e-3, 2e-3, 5e-3, 1e-2], 2e-3, key="mm:lr")
+    caption_weight = c[4].select_slider("Caption loss weight", [0.0, 0.5, 1.0, 2.0], 1.0, key="mm:capw",
+                                        help="0 trains no captioner. It reads the image vector detached, so it never "
+                                             "changes the shared space.")
+    if dataset == "shapes":
+        st.caption("Shape phrases name three factors: the shape (arrow, triangle, bar), its size (small: scale below "
+                   f"{mm.SIZE_SPLIT}) and its direction (up: turned more than 30° anticlockwise, down: more than 30° "
+                   "clockwise, else right; for a bar, its tilt). Training phrases sometimes leave a factor out "
+                   "('arrow pointing up', 'large bar').")
+    cfg = mm.MMConfig(dataset=dataset, dim=dim, temperature=temperature, lr=lr, caption_weight=caption_weight)
+    ds = _data(dataset)
+    f_test = mm.factors_of(ds, "test")
+    phrases, _ = mm.canonical_phrases(dataset)
 
 
-def live(trainer):
-    """Retrieval for one fixed phrase while training."""
-    q = "seven" if dataset == "digits" else "small arrow pointing up"
-    idx, sims = mm.text_to_images(trainer.task.model, ds.x_test, q, 12)
-    st.session_state["mm:draws"] = st.session_state.get("mm:draws", 0) + 1
-    image_grid(ds.x_test[idx], key=f"mm:live:{st.session_state['mm:draws']}", ncols=12,
-               titles=[f"{s:.2f}" for s in sims],
-               caption=f"Live: the 12 test images nearest to '{q}' (cosine similarity above each).")
+    def live(trainer):
+        """Retrieval for one fixed phrase while training."""
+        q = "seven" if dataset == "digits" else "small arrow pointing up"
+        idx, sims = mm.text_to_images(trainer.task.model, ds.x_test, q, 12)
+        st.session_state["mm:draws"] = st.session_state.get("mm:draws", 0) + 1
+        image_grid(ds.x_test[idx], key=f"mm:live:{st.session_state['mm:draws']}", ncols=12,
+                   titles=[f"{s:.2f}" for s in sims],
+                   caption=f"Live: the 12 test images nearest to '{q}' (cosine similarity above each).")
 
 
-trainer = training_panel(
-    "mm:train", mm.make_task, config=cfg, steps=MM_STEPS, seconds=10.0, max_seconds=120.0, live=live, record_every=10,
-    panels={"contrastive loss (KL to the matches; 0 = perfect)": ["contrastive"],
-            "captioner: next-word loss": ["caption"]})
-share.code_behind("mm:train", mm.make_task, cfg,
-                  command='train multimodal', steps=MM_STEPS, seconds=10.0, title='Images and words in one space')
+    trainer = training_panel(
+        "mm:train", mm.make_task, config=cfg, steps=MM_STEPS, seconds=10.0, max_seconds=120.0, live=live, record_every=10,
+        panels={"contrastive loss (KL to the matches; 0 = perfect)": ["contrastive"],
+                "captioner: next-word loss": ["caption"]})
+    share.code_behind("mm:train", mm.make_task, cfg,
+                      command='train multimodal', steps=MM_STEPS, seconds=10.0, title='Images and words in one space')
 
-# -- the model shown ---------------------------------------------------------------------------------------------------
-if trainer is not None and trainer.steps > 0:
-    model, who = trainer.task.model, "your model"
-    z_test = mm.encode_images(model, ds.x_test)
-    scores = trainer.last_eval or mm.evaluate(model, ds)
-    st.success(f"Showing **your model** ({trainer.steps:,} steps).", icon=":material/person:")
-else:
-    name = mm.shipped_for(dataset)
-    model, _, extra = _shipped(name)
-    who = "the shipped model"
-    z_test = _shipped_vectors(name, dataset)
-    scores = extra
-    st.info(f"Showing **the shipped model** for {dataset} ({extra.get('steps', 0):,} steps with the default "
-            "settings). Press *Train* for your own with the settings above.", icon=":material/inventory_2:")
+    # -- the model shown ---------------------------------------------------------------------------------------------------
+    if trainer is not None and trainer.steps > 0:
+        model, who = trainer.task.model, "your model"
+        z_test = mm.encode_images(model, ds.x_test)
+        scores = trainer.last_eval or mm.evaluate(model, ds)
+        st.success(f"Showing **your model** ({trainer.steps:,} steps).", icon=":material/person:")
+    else:
+        name = mm.shipped_for(dataset)
+        model, _, extra = _shipped(name)
+        who = "the shipped model"
+        z_test = _shipped_vectors(name, dataset)
+        scores = extra
+        st.info(f"Showing **the shipped model** for {dataset} ({extra.get('steps', 0):,} steps with the default "
+                "settings). Press *Train* for your own with the settings above.", icon=":material/inventory_2:")
 
 m = st.columns(4)
 if dataset == "digits":
@@ -138,8 +141,9 @@ else:
                 " / ".join(f"{scores[f'caption_{k}']:.0%}" for k in ("shape", "size", "direction")))
 
 # Each tab shows its own bad input (errors_shown), so a wrong word in one tab leaves the others working.
-tabs = st.tabs(["Phrase → images", "Image → phrases (tagging)", "Arithmetic across modalities",
-                "The shared space", "Captions", "Downloads"])
+with stage:
+    tabs = st.tabs(["Phrase → images", "Image → phrases (tagging)", "Arithmetic across modalities",
+                    "The shared space", "Captions", "Downloads"])
 
 with tabs[0], errors_shown():
     default = "seven" if dataset == "digits" else "small arrow pointing up"

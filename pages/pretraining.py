@@ -7,7 +7,7 @@ from dlplay import data, viz
 from dlplay import pretraining as pt
 from dlplay.errors import InputError
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
-from dlplay.ui import share
+from dlplay.ui import present, share
 
 page_header(
     "Before end-to-end",
@@ -96,40 +96,45 @@ tab_stack, tab_rbm, tab_dbn, tab_bb = st.tabs(["1. Greedy layer-wise pre-trainin
 
 # -- 1. greedy layer-wise pre-training ------------------------------------------------------------------------------
 with tab_stack:
-    st.markdown(
-        "Three shallow autoencoders are trained one after the other (64 pixels → layer 1, layer 1 → layer 2, "
-        "layer 2 → layer 3), each on the frozen codes of the one below, using all 1,437 training digits **without "
-        "labels**. Then a softmax head goes on top and three copies of the same network learn from the few labels: "
-        "**pre-trained** (fine-tune everything), **random initialisation** (same network, same labels, same steps), "
-        "and **linear probe** (pre-trained layers frozen, only the head learns).")
+    with present.secondary("How the three networks are trained", icon=":material/info:"):
+        st.markdown(
+            "Three shallow autoencoders are trained one after the other (64 pixels → layer 1, layer 1 → layer 2, "
+            "layer 2 → layer 3), each on the frozen codes of the one below, using all 1,437 training digits **without "
+            "labels**. Then a softmax head goes on top and three copies of the same network learn from the few labels: "
+            "**pre-trained** (fine-tune everything), **random initialisation** (same network, same labels, same steps), "
+            "and **linear probe** (pre-trained layers frozen, only the head learns).")
     ship_net, _, ship_extra = _shipped("pretrain_stack_digits")
     ship_cfg = ship_extra["config"]
-    c = st.columns([3, 1.2, 1.6])
-    with c[0]:
-        sizes = _sizes_ui("pt:stack", ship_cfg["sizes"])
-    activation = c[1].radio("Activation", pt.ACTIVATIONS, key="pt:stack:act", horizontal=True,
-                            help="Sigmoid units, as in 2006; ReLU, as today.")
-    labels = c[2].select_slider("Labelled images per class", pt.LABEL_CHOICES, 5, key="pt:stack:labels",
-                                help="Fine-tuning sees only this many labelled digits of each class (x10 in all).")
-    c = st.columns(2)
-    pre_steps = int(c[0].select_slider("Pre-training steps per layer", [0, 100, 300, 600, 1000, 2000],
-                                       ship_cfg["pretrain_steps"], key="pt:stack:pre",
-                                       help="Adam steps of each shallow autoencoder (batches of 64 unlabelled digits). "
-                                            "0: no pre-training, so 'pre-trained' and 'random' are the same run."))
-    ft_steps = int(c[1].select_slider("Fine-tuning steps (each of the three)", [30, 100, 300, 1000, 3000],
-                                      ship_cfg["finetune_steps"], key="pt:stack:ft",
-                                      help="Adam steps on all the labelled digits at once, the same for all three."))
-    cfg = pt.StackConfig(sizes=sizes, activation=activation, labels_per_class=int(labels), pretrain_steps=pre_steps,
-                         finetune_steps=ft_steps)
-    ok = _checked(cfg)
+    # presenter mode (issue 26): the settings and Train on the left, accuracy against labels per class on the right
+    ctl, stage = present.stage()
+    with ctl:
+        c = [st.container(), *st.columns(2)] if present.presenting() else st.columns([3, 1.2, 1.6])
+        with c[0]:
+            sizes = _sizes_ui("pt:stack", ship_cfg["sizes"])
+        activation = c[1].radio("Activation", pt.ACTIVATIONS, key="pt:stack:act", horizontal=True,
+                                help="Sigmoid units, as in 2006; ReLU, as today.")
+        labels = c[2].select_slider("Labelled images per class", pt.LABEL_CHOICES, 5, key="pt:stack:labels",
+                                    help="Fine-tuning sees only this many labelled digits of each class (x10 in all).")
+        c = st.columns(2)
+        pre_steps = int(c[0].select_slider("Pre-training steps per layer", [0, 100, 300, 600, 1000, 2000],
+                                           ship_cfg["pretrain_steps"], key="pt:stack:pre",
+                                           help="Adam steps of each shallow autoencoder (batches of 64 unlabelled digits). "
+                                                "0: no pre-training, so 'pre-trained' and 'random' are the same run."))
+        ft_steps = int(c[1].select_slider("Fine-tuning steps (each of the three)", [30, 100, 300, 1000, 3000],
+                                          ship_cfg["finetune_steps"], key="pt:stack:ft",
+                                          help="Adam steps on all the labelled digits at once, the same for all three."))
+        cfg = pt.StackConfig(sizes=sizes, activation=activation, labels_per_class=int(labels), pretrain_steps=pre_steps,
+                             finetune_steps=ft_steps)
+        ok = _checked(cfg)
+        if ok:
+            trainer = training_panel(
+                "pt:stack", pt.make_task, config=cfg, seconds=20.0, max_seconds=120.0, record_every=10,
+                panels={"pre-training: reconstruction MSE": ["pretrain_loss"],
+                        "fine-tuning: cross-entropy on the labels": [f"{m}_loss" for m in pt.STACK_METHODS]},
+                live=_plan_status, label="Train (pre-train + fine-tune)")
+            share.code_behind("pt:stack", pt.make_task, cfg,
+                              command='train pretrain-stack', seconds=20.0, title='Before end-to-end')
     if ok:
-        trainer = training_panel(
-            "pt:stack", pt.make_task, config=cfg, seconds=20.0, max_seconds=120.0, record_every=10,
-            panels={"pre-training: reconstruction MSE": ["pretrain_loss"],
-                    "fine-tuning: cross-entropy on the labels": [f"{m}_loss" for m in pt.STACK_METHODS]},
-            live=_plan_status, label="Train (pre-train + fine-tune)")
-        share.code_behind("pt:stack", pt.make_task, cfg,
-                          command='train pretrain-stack', seconds=20.0, title='Before end-to-end')
         mine = st.session_state.setdefault("pt:stack:points", {})
         arch = (sizes, activation, pre_steps, ft_steps)
         if trainer is not None and trainer.task.results:
@@ -140,27 +145,28 @@ with tab_stack:
         points = dict(shipped_curve) if same_as_shipped else {}
         points.update(mine.get(arch, {}))
         yours = sorted(mine.get(arch, {}))
-        if points:
-            parts = [f"your runs at {', '.join(map(str, yours))} labels per class"] if yours else []
-            if same_as_shipped and len(points) > len(yours):
-                parts.append("the shipped runs")
-            who = " and ".join(parts)
-            st.plotly_chart(pt.accuracy_figure(points), key="pt:stack:curve")
-            st.caption(f"Points: {who}. Each point is the mean test accuracy over "
-                       "seeds (error bar: one standard deviation); every seed draws its own labelled digits and "
-                       "initialisation, shared by the three networks.")
-            at = points.get(int(labels))
-            if at:
-                m = st.columns(4)
-                for i, meth in enumerate(pt.STACK_METHODS):
-                    m[i].metric(f"{pt.STACK_NAMES[meth].capitalize()} ({labels}/class)", _pct(at[meth]),
-                                help=f"Test accuracy on 360 digits, mean of {int(at['seeds_done'])} seeds; "
-                                     f"std {at[f'{meth}_std']:.1%}.")
-                m[3].metric("Pre-trained minus random", f"{(at['pretrained'] - at['random_init']) * 100:+.1f} points",
-                            help="Difference of the two mean accuracies, in percentage points.")
-        else:
-            st.info("No runs for this architecture yet: press *Train* (about 20 s) to compute the point for "
-                    f"{labels} labels per class.", icon=":material/info:")
+        with stage:
+            if points:
+                parts = [f"your runs at {', '.join(map(str, yours))} labels per class"] if yours else []
+                if same_as_shipped and len(points) > len(yours):
+                    parts.append("the shipped runs")
+                who = " and ".join(parts)
+                st.plotly_chart(pt.accuracy_figure(points), key="pt:stack:curve")
+                st.caption(f"Points: {who}. Each point is the mean test accuracy over "
+                           "seeds (error bar: one standard deviation); every seed draws its own labelled digits and "
+                           "initialisation, shared by the three networks.")
+                at = points.get(int(labels))
+                if at:
+                    m = st.columns(4)
+                    for i, meth in enumerate(pt.STACK_METHODS):
+                        m[i].metric(f"{pt.STACK_NAMES[meth].capitalize()} ({labels}/class)", _pct(at[meth]),
+                                    help=f"Test accuracy on 360 digits, mean of {int(at['seeds_done'])} seeds; "
+                                         f"std {at[f'{meth}_std']:.1%}.")
+                    m[3].metric("Pre-trained minus random", f"{(at['pretrained'] - at['random_init']) * 100:+.1f} points",
+                                help="Difference of the two mean accuracies, in percentage points.")
+            else:
+                st.info("No runs for this architecture yet: press *Train* (about 20 s) to compute the point for "
+                        f"{labels} labels per class.", icon=":material/info:")
 
 # -- 2. the RBM -----------------------------------------------------------------------------------------------------
 with tab_rbm:

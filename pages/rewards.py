@@ -8,7 +8,7 @@ from dlplay import checkpoints
 from dlplay import qlearning as ql
 from dlplay.errors import InputError
 from dlplay.topics import checkpoint_bytes
-from dlplay.ui import device_badge, errors_shown, page_header, training_panel
+from dlplay.ui import device_badge, errors_shown, page_header, present, training_panel
 from dlplay.ui import share
 
 page_header(
@@ -58,92 +58,94 @@ def _shipped(name: str) -> ql.Agent:
 
 
 # -- settings ------------------------------------------------------------------------------------------------------
-c = st.columns([1.6, 1.6, 1, 1, 1])
-preset = c[0].selectbox("Preset", list(ql.PRESETS), key="rl:preset",
-                        help="A grid with its rewards and the settings that go with it.")
-base = ql.PRESETS[preset]
-algorithm = c[1].selectbox("Algorithm", list(ql.ALGORITHMS), key=f"rl:alg:{preset}",
-                           format_func=lambda a: ql.ALGORITHMS[a].split(" (")[0], help="\n\n".join(
-                               f"**{v.split(' (')[0]}**: {v.split(' (', 1)[1].rstrip(')')}"
-                               for v in ql.ALGORITHMS.values()))
-alpha = c[2].slider("Learning rate α", 0.01, 1.0, float(base.alpha), 0.01, key=f"rl:alpha:{preset}",
-                    help="How far each update moves Q(s,a) towards its target (the table; DQN uses its own lr).")
-gamma = c[3].slider("Discount γ", 0.0, 1.0, float(base.gamma), 0.01, key=f"rl:gamma:{preset}",
-                    help="A reward k moves ahead counts γ^k: small γ = short-sighted.")
-epsilon = c[4].slider("Exploration ε", 0.0, 1.0, float(base.epsilon), 0.01, key=f"rl:eps:{preset}",
-                      help="Probability of a random move instead of the greedy one.")
+ctl, stage = present.stage()      # presenter mode: the controls on the left, the Q-table on the right (issue 26)
+with ctl:
+    c = [*st.columns(2), *st.columns(3)] if present.presenting() else st.columns([1.6, 1.6, 1, 1, 1])
+    preset = c[0].selectbox("Preset", list(ql.PRESETS), key="rl:preset",
+                            help="A grid with its rewards and the settings that go with it.")
+    base = ql.PRESETS[preset]
+    algorithm = c[1].selectbox("Algorithm", list(ql.ALGORITHMS), key=f"rl:alg:{preset}",
+                               format_func=lambda a: ql.ALGORITHMS[a].split(" (")[0], help="\n\n".join(
+                                   f"**{v.split(' (')[0]}**: {v.split(' (', 1)[1].rstrip(')')}"
+                                   for v in ql.ALGORITHMS.values()))
+    alpha = c[2].slider("Learning rate α", 0.01, 1.0, float(base.alpha), 0.01, key=f"rl:alpha:{preset}",
+                        help="How far each update moves Q(s,a) towards its target (the table; DQN uses its own lr).")
+    gamma = c[3].slider("Discount γ", 0.0, 1.0, float(base.gamma), 0.01, key=f"rl:gamma:{preset}",
+                        help="A reward k moves ahead counts γ^k: small γ = short-sighted.")
+    epsilon = c[4].slider("Exploration ε", 0.0, 1.0, float(base.epsilon), 0.01, key=f"rl:eps:{preset}",
+                          help="Probability of a random move instead of the greedy one.")
 
-with st.expander("The grid and its rewards", expanded=False):
-    g = st.columns([1.3, 1, 1, 1, 1])
-    grid_text = g[0].text_area("Grid (one line per row)", "\n".join(ql.parse_grid(base.grid)), height=200,
-                               key=f"rl:grid:{preset}",
-                               help=". free, # wall, S start, G goal (ends the episode), X pit (ends it with the pit "
-                                    f"reward). At most {ql.MAX_SIDE} x {ql.MAX_SIDE}.")
-    step_cost = g[1].number_input("Cost of each move", -1.0, 10.0, float(base.step_cost), 0.01,
-                                  key=f"rl:cost:{preset}")
-    goal_reward = g[1].number_input("Goal reward", -1000.0, 1000.0, float(base.goal_reward), 1.0,
-                                    key=f"rl:goal:{preset}")
-    pit_reward = g[2].number_input("Pit reward", -1000.0, 1000.0, float(base.pit_reward), 1.0,
-                                   key=f"rl:pit:{preset}")
-    slip = g[2].slider("Slip probability", 0.0, 0.9, float(base.slip), 0.05, key=f"rl:slip:{preset}",
-                       help="With this probability a move goes at right angles to the one chosen.")
-    random_starts = g[3].checkbox("Start each episode in a random cell", base.random_starts,
-                                  key=f"rl:rs:{preset}", help="Else every episode starts on S.")
-    max_steps = g[3].number_input("Moves per episode (cut-off)", 1, 10000, int(base.max_episode_steps),
-                                  key=f"rl:maxt:{preset}")
-    g[4].markdown("**DQN only**")
-    hidden = g[4].number_input("Hidden units", 4, 512, int(base.hidden), key="rl:hidden")
-    lr = g[4].select_slider("Network learning rate", [3e-4, 1e-3, 3e-3, 1e-2], float(base.lr), key="rl:lr")
-    state_input = g[4].radio("State input", ["one-hot", "coordinates"], key="rl:input", horizontal=True,
-                             help="One-hot: one input per cell, nothing shared (a table in disguise). Coordinates: "
-                                  "(row, column), so neighbouring cells share what they learn.")
+    with st.expander("The grid and its rewards", expanded=False):
+        g = st.columns([1.3, 1, 1, 1, 1])
+        grid_text = g[0].text_area("Grid (one line per row)", "\n".join(ql.parse_grid(base.grid)), height=200,
+                                   key=f"rl:grid:{preset}",
+                                   help=". free, # wall, S start, G goal (ends the episode), X pit (ends it with the pit "
+                                        f"reward). At most {ql.MAX_SIDE} x {ql.MAX_SIDE}.")
+        step_cost = g[1].number_input("Cost of each move", -1.0, 10.0, float(base.step_cost), 0.01,
+                                      key=f"rl:cost:{preset}")
+        goal_reward = g[1].number_input("Goal reward", -1000.0, 1000.0, float(base.goal_reward), 1.0,
+                                        key=f"rl:goal:{preset}")
+        pit_reward = g[2].number_input("Pit reward", -1000.0, 1000.0, float(base.pit_reward), 1.0,
+                                       key=f"rl:pit:{preset}")
+        slip = g[2].slider("Slip probability", 0.0, 0.9, float(base.slip), 0.05, key=f"rl:slip:{preset}",
+                           help="With this probability a move goes at right angles to the one chosen.")
+        random_starts = g[3].checkbox("Start each episode in a random cell", base.random_starts,
+                                      key=f"rl:rs:{preset}", help="Else every episode starts on S.")
+        max_steps = g[3].number_input("Moves per episode (cut-off)", 1, 10000, int(base.max_episode_steps),
+                                      key=f"rl:maxt:{preset}")
+        g[4].markdown("**DQN only**")
+        hidden = g[4].number_input("Hidden units", 4, 512, int(base.hidden), key="rl:hidden")
+        lr = g[4].select_slider("Network learning rate", [3e-4, 1e-3, 3e-3, 1e-2], float(base.lr), key="rl:lr")
+        state_input = g[4].radio("State input", ["one-hot", "coordinates"], key="rl:input", horizontal=True,
+                                 help="One-hot: one input per cell, nothing shared (a table in disguise). Coordinates: "
+                                      "(row, column), so neighbouring cells share what they learn.")
 
-try:
-    cfg = ql.QConfig(grid="/".join(grid_text.splitlines()), algorithm=algorithm, alpha=alpha, gamma=gamma,
-                     epsilon=epsilon, step_cost=step_cost, goal_reward=goal_reward, pit_reward=pit_reward, slip=slip,
-                     random_starts=random_starts, max_episode_steps=int(max_steps), hidden=int(hidden), lr=lr,
-                     state_input=state_input).check()
-except InputError as e:
-    st.error(str(e), icon=":material/error:")
-    st.stop()
-
-
-def live(trainer):
-    """The table while it trains, with the episode under way drawn as a line."""
-    ag = ql.agent_of(trainer.task, trainer.steps)
-    st.session_state["rl:draws"] = st.session_state.get("rl:draws", 0) + 1
-    st.plotly_chart(ql.q_figure(ag, path=trainer.task.path or trainer.task.last_path, height=360,
-                                title=f"Live: Q-values after {trainer.task.episodes:,} episodes "
-                                      "(line = the current episode)"),
-                    key=f"rl:live:{st.session_state['rl:draws']}")
+    try:
+        cfg = ql.QConfig(grid="/".join(grid_text.splitlines()), algorithm=algorithm, alpha=alpha, gamma=gamma,
+                         epsilon=epsilon, step_cost=step_cost, goal_reward=goal_reward, pit_reward=pit_reward, slip=slip,
+                         random_starts=random_starts, max_episode_steps=int(max_steps), hidden=int(hidden), lr=lr,
+                         state_input=state_input).check()
+    except InputError as e:
+        st.error(str(e), icon=":material/error:")
+        st.stop()
 
 
-trainer = training_panel(
-    "rl:train", ql.make_task, config=cfg, steps=ql.DEFAULT_MOVES[cfg.algorithm],
-    seconds=15.0 if cfg.algorithm == "dqn" else 2.0, max_seconds=60.0,
-    live=live, record_every=50,
-    panels={"return per episode (mean of last 50)": ["return_avg"], "max |V - V*| over the cells": ["max_err"],
-            "share of cells the greedy policy gets to the goal": ["reached"]})
-share.code_behind("rl:train", ql.make_task, cfg,
-                  command='train qlearning', steps=ql.DEFAULT_MOVES[cfg.algorithm], seconds=15.0 if cfg.algorithm == "dqn" else 2.0,
-                  title='Learning from rewards')
+    def live(trainer):
+        """The table while it trains, with the episode under way drawn as a line."""
+        ag = ql.agent_of(trainer.task, trainer.steps)
+        st.session_state["rl:draws"] = st.session_state.get("rl:draws", 0) + 1
+        st.plotly_chart(ql.q_figure(ag, path=trainer.task.path or trainer.task.last_path, height=360,
+                                    title=f"Live: Q-values after {trainer.task.episodes:,} episodes "
+                                          "(line = the current episode)"),
+                        key=f"rl:live:{st.session_state['rl:draws']}")
 
-# -- the agent shown: the user's, else the shipped one, else an untrained one ------------------------------------------
-shipped_name = ql.shipped_for(cfg)
-if trainer is not None and trainer.steps > 0:
-    agent, who = ql.agent_of(trainer.task, trainer.steps), "your agent"
-    st.success(f"Showing **your agent** ({ql.ALGORITHMS[cfg.algorithm].split(' (')[0]}, "
-               f"{trainer.task.episodes:,} episodes, {trainer.steps:,} moves).", icon=":material/person:")
-elif shipped_name:
-    agent, who = _shipped(shipped_name), "the shipped agent"
-    st.info(f"Showing **the shipped agent** for these settings ({len(agent.returns):,} episodes, trained by "
-            "`python -m dlplay pretrain qlearning`). Press *Train* for your own.", icon=":material/inventory_2:")
-else:
-    env = cfg.env()
-    agent = ql.Agent(cfg, env, np.zeros((env.n, 4)), ql.value_iteration(env, cfg.gamma))
-    who = "an untrained agent"
-    st.info("No shipped agent for these settings: the table below is all zeros. Press *Train* (a second or two).",
-            icon=":material/info:")
+
+    trainer = training_panel(
+        "rl:train", ql.make_task, config=cfg, steps=ql.DEFAULT_MOVES[cfg.algorithm],
+        seconds=15.0 if cfg.algorithm == "dqn" else 2.0, max_seconds=60.0,
+        live=live, record_every=50,
+        panels={"return per episode (mean of last 50)": ["return_avg"], "max |V - V*| over the cells": ["max_err"],
+                "share of cells the greedy policy gets to the goal": ["reached"]})
+    share.code_behind("rl:train", ql.make_task, cfg,
+                      command='train qlearning', steps=ql.DEFAULT_MOVES[cfg.algorithm], seconds=15.0 if cfg.algorithm == "dqn" else 2.0,
+                      title='Learning from rewards')
+
+    # -- the agent shown: the user's, else the shipped one, else an untrained one ------------------------------------------
+    shipped_name = ql.shipped_for(cfg)
+    if trainer is not None and trainer.steps > 0:
+        agent, who = ql.agent_of(trainer.task, trainer.steps), "your agent"
+        st.success(f"Showing **your agent** ({ql.ALGORITHMS[cfg.algorithm].split(' (')[0]}, "
+                   f"{trainer.task.episodes:,} episodes, {trainer.steps:,} moves).", icon=":material/person:")
+    elif shipped_name:
+        agent, who = _shipped(shipped_name), "the shipped agent"
+        st.info(f"Showing **the shipped agent** for these settings ({len(agent.returns):,} episodes, trained by "
+                "`python -m dlplay pretrain qlearning`). Press *Train* for your own.", icon=":material/inventory_2:")
+    else:
+        env = cfg.env()
+        agent = ql.Agent(cfg, env, np.zeros((env.n, 4)), ql.value_iteration(env, cfg.gamma))
+        who = "an untrained agent"
+        st.info("No shipped agent for these settings: the table below is all zeros. Press *Train* (a second or two).",
+                icon=":material/info:")
 
 with errors_shown():
     ok, total = agent.reached()
@@ -163,7 +165,8 @@ with errors_shown():
                    "and a constant α keeps the table noisy: on the slippery preset after 4,000 episodes, max |V - V*| "
                    "was 0.15-0.28 with α = 0.3 and 0.08-0.12 with α = 0.03 (seeds 0-2). Lower α averages over more "
                    "outcomes, at the price of slower learning.")
-    left, right = st.columns([3, 2])
+    # presenter mode: the Q-table beside the controls, the returns below
+    left, right = (stage, st.container()) if present.presenting() else st.columns([3, 2])
     start_path = agent.start_path()
     with left:
         which = "greedy path from the start"

@@ -7,7 +7,7 @@ import streamlit as st
 from dlplay import limits
 from dlplay import words as W
 from dlplay.words import figures
-from dlplay.ui import (Vectors, device_badge, errors_shown, get_trainer, page_header, publish_vectors,
+from dlplay.ui import (Vectors, device_badge, errors_shown, get_trainer, page_header, present, publish_vectors,
                        training_panel, upload_text)
 from dlplay.ui import share
 
@@ -47,6 +47,9 @@ share.link("words", [share.flag("stop", "words:stop"), share.choice("set", "word
                      share.integer("min_count", "words:min", 1, 50, 5),
                      share.integer("epochs", "words:epochs", 1, 20, 3),
                      *share.panel("words:w2v", steps=W2V_STEPS, seconds=15.0)])
+
+# presenter mode (issue 26): word2vec (section 3: Train and the neighbours of a word) is drawn here, at the top
+w2v = present.ahead()
 
 # -- 1. tokens and bag of words ----------------------------------------------------------------------------------------
 st.header("1. Tokens and bag of words")
@@ -132,7 +135,7 @@ if sm is not None:
                        if ex["unknown"] else "."))
 
 # -- 3. word2vec ----------------------------------------------------------------------------------------------------------
-st.header("3. word2vec, from scratch in PyTorch")
+w2v.header("3. word2vec, from scratch in PyTorch")
 
 
 @st.cache_resource
@@ -141,16 +144,19 @@ def _shipped():
 
 
 (ship_words, ship_vecs), ship_info = _shipped()
-st.markdown(
-    f"The Wikipedia sample has **{ship_info['tokens']:,} tokens** from about a hundred articles; word2vec is usually "
-    "trained on billions. That is enough for the neighbours of frequent words in the sample's subjects (chemistry, "
-    "spaceflight, countries, languages) to be related words, not for analogies: the shipped model answers "
-    f"{ship_info['analogy_accuracy']:.1%} of the Google analogy questions whose words it knows, and "
-    "king - man + woman does not give queen. Its ten nearest neighbours all score close to 1 in cosine "
-    "similarity, while two of the 1,000 most frequent words picked at random average "
-    f"{ship_info.get('mean_cosine_top1000', float('nan')):.2f} (the vectors share a common direction), so read the "
-    "order of the neighbours, not the values. And much of the order is the seed's: see the overlap below.")
+with w2v, present.secondary("What the shipped model can do", icon=":material/info:"):
+    st.markdown(
+        f"The Wikipedia sample has **{ship_info['tokens']:,} tokens** from about a hundred articles; word2vec is usually "
+        "trained on billions. That is enough for the neighbours of frequent words in the sample's subjects (chemistry, "
+        "spaceflight, countries, languages) to be related words, not for analogies: the shipped model answers "
+        f"{ship_info['analogy_accuracy']:.1%} of the Google analogy questions whose words it knows, and "
+        "king - man + woman does not give queen. Its ten nearest neighbours all score close to 1 in cosine "
+        "similarity, while two of the 1,000 most frequent words picked at random average "
+        f"{ship_info.get('mean_cosine_top1000', float('nan')):.2f} (the vectors share a common direction), so read the "
+        "order of the neighbours, not the values. And much of the order is the seed's: see the overlap below.")
 ss = st.session_state
+with w2v:   # presenter mode: the model, the settings and Train on the left, the neighbours of a word on the right
+    ctl, stage = present.stage()
 models = {"shipped": ("the shipped model (skip-gram, negative sampling, Wikipedia sample, seed 0, "
                       f"{len(ship_words):,} most frequent words kept)", ship_words, ship_vecs)}
 trainer = get_trainer("words:w2v")
@@ -160,10 +166,10 @@ if trainer is not None and trainer.steps:
 if "words:loaded" in ss:
     models["loaded"] = ss["words:loaded"]
 
-which = st.radio("Model to look at", list(models), format_func=lambda k: models[k][0], key="words:which",
-                 index=len(models) - 1 if "trained" in models else 0)
+which = ctl.radio("Model to look at", list(models), format_func=lambda k: models[k][0], key="words:which",
+                  index=len(models) - 1 if "trained" in models else 0)
 label, vw, vv = models[which]
-q1, q2 = st.columns([1, 1.3])
+q1, q2 = (stage, w2v.container()) if present.presenting() else st.columns([1, 1.3])
 with q1:
     word = st.text_input("Nearest neighbours of", "moon", key="words:query", max_chars=W.MAX_WORD_CHARS)
     with errors_shown():
@@ -206,28 +212,29 @@ with q2:
                     f"largest difference over all {vv.shape[1]} numbers: **{diff:g}**.")
 
 # training
-st.subheader("Train your own")
-with st.expander("Settings", expanded=True):
-    r = st.columns(4)
-    source = r[0].selectbox("Corpus", ["wiki", "lee", "text"], key="words:corpus",
-                            format_func=lambda k: W.CORPORA.get(k, "your text (upload or paste below)")[:60])
-    arch = r[1].selectbox("Architecture", W.ARCHS, key="words:arch")
-    loss = r[2].selectbox("Output layer", W.LOSSES, key="words:loss",
-                          format_func=lambda k: {"negative": "negative sampling", "hierarchical": "hierarchical softmax",
-                                                 "softmax": "full softmax"}[k])
-    dim = r[3].select_slider("Dimension d", [10, 25, 50, 100, 200, 300], 50, key="words:dim")
-    r = st.columns(5)
-    window = r[0].slider("Window", 1, 10, 5, key="words:window")
-    negative = r[1].slider("Negatives k", 1, 25, 5, key="words:neg", disabled=loss != "negative")
-    sample = r[2].select_slider("Subsampling threshold", [0.0, 1e-5, 1e-4, 1e-3, 1e-2], 1e-3, key="words:sample")
-    min_count = r[3].slider("Min count", 1, 50, 5, key="words:min")
-    epochs = r[4].slider("Epochs (learning-rate schedule)", 1, 20, 3, key="words:epochs")
-    text = ""
-    if source == "text":
-        text = upload_text("Upload a UTF-8 .txt file (up to 20 MB)", key="words:upload") or ""
-        if not text:
-            text = st.text_area("... or paste text (one paragraph a line)", key="words:paste",
-                                max_chars=W.MAX_PASTE_CHARS) or ""
+with ctl:
+    st.subheader("Train your own")
+    with st.expander("Settings", expanded=not present.presenting()):
+        r = st.columns(4)
+        source = r[0].selectbox("Corpus", ["wiki", "lee", "text"], key="words:corpus",
+                                format_func=lambda k: W.CORPORA.get(k, "your text (upload or paste below)")[:60])
+        arch = r[1].selectbox("Architecture", W.ARCHS, key="words:arch")
+        loss = r[2].selectbox("Output layer", W.LOSSES, key="words:loss",
+                              format_func=lambda k: {"negative": "negative sampling", "hierarchical": "hierarchical softmax",
+                                                     "softmax": "full softmax"}[k])
+        dim = r[3].select_slider("Dimension d", [10, 25, 50, 100, 200, 300], 50, key="words:dim")
+        r = st.columns(5)
+        window = r[0].slider("Window", 1, 10, 5, key="words:window")
+        negative = r[1].slider("Negatives k", 1, 25, 5, key="words:neg", disabled=loss != "negative")
+        sample = r[2].select_slider("Subsampling threshold", [0.0, 1e-5, 1e-4, 1e-3, 1e-2], 1e-3, key="words:sample")
+        min_count = r[3].slider("Min count", 1, 50, 5, key="words:min")
+        epochs = r[4].slider("Epochs (learning-rate schedule)", 1, 20, 3, key="words:epochs")
+        text = ""
+        if source == "text":
+            text = upload_text("Upload a UTF-8 .txt file (up to 20 MB)", key="words:upload") or ""
+            if not text:
+                text = st.text_area("... or paste text (one paragraph a line)", key="words:paste",
+                                    max_chars=W.MAX_PASTE_CHARS) or ""
 
 cfg = W.Word2VecConfig(corpus=source, text=text, arch=arch, loss=loss, dim=dim, window=window, negative=negative,
                        sample=sample, min_count=min_count, epochs=epochs)
@@ -239,28 +246,29 @@ def live(tr):
                f"{t.raw_tokens:,} tokens per epoch, learning rate {t.learning_rate():.4f}.")
 
 
-trainer = training_panel("words:w2v", W.make_task, config=cfg, steps=W2V_STEPS, seconds=15.0, max_seconds=120.0, record_every=10,
-                         live=live, panels={"loss per prediction": ["loss"], "words per second": ["words_per_second"]})
-share.code_behind("words:w2v", W.make_task, cfg, command='train word2vec', steps=W2V_STEPS, seconds=15.0, title='Words and word2vec')
-if trainer is not None and trainer.steps:
-    t = trainer.task
-    publish_vectors(Vectors(name=f"Words: your word2vec ({t.arch}, {t.loss}, {source})",
-                            vectors=t.vectors()[:3000], hover=t.vocab.words[:3000],
-                            labels=np.minimum(np.log10(t.vocab.counts[:3000]).astype(int), 4),
-                            description="The 3,000 most frequent words; colour = log10 of the word's count."))
-    st.download_button("Download your vectors (word2vec text format)", W.to_word2vec_text(t.vocab.words, t.vectors()),
-                       file_name="vectors.txt", key="words:download", on_click="ignore")
-    st.caption("Your vectors are also listed as a source on the Embedding Explorer page.")
-else:
-    publish_vectors(Vectors(name="Words: shipped word2vec (Wikipedia sample)", vectors=ship_vecs[:3000],
-                            hover=ship_words[:3000], description="The 3,000 most frequent words of the shipped model."))
-with st.expander("Load vectors in word2vec text format"):
-    up = upload_text("Vector file (.txt)", key="words:vecfile", types=("txt", "vec"))
-    if up is not None:
-        with errors_shown():
-            lw, lv = W.read_word2vec_text(up.encode("utf-8"))
-            ss["words:loaded"] = (f"your loaded file ({len(lw):,} words, d = {lv.shape[1]})", lw, lv)
-            st.success(f"Loaded {len(lw):,} vectors of dimension {lv.shape[1]}: choose it under 'Model to look at'.")
+with ctl:
+    trainer = training_panel("words:w2v", W.make_task, config=cfg, steps=W2V_STEPS, seconds=15.0, max_seconds=120.0, record_every=10,
+                             live=live, panels={"loss per prediction": ["loss"], "words per second": ["words_per_second"]})
+    share.code_behind("words:w2v", W.make_task, cfg, command='train word2vec', steps=W2V_STEPS, seconds=15.0, title='Words and word2vec')
+    if trainer is not None and trainer.steps:
+        t = trainer.task
+        publish_vectors(Vectors(name=f"Words: your word2vec ({t.arch}, {t.loss}, {source})",
+                                vectors=t.vectors()[:3000], hover=t.vocab.words[:3000],
+                                labels=np.minimum(np.log10(t.vocab.counts[:3000]).astype(int), 4),
+                                description="The 3,000 most frequent words; colour = log10 of the word's count."))
+        st.download_button("Download your vectors (word2vec text format)", W.to_word2vec_text(t.vocab.words, t.vectors()),
+                           file_name="vectors.txt", key="words:download", on_click="ignore")
+        st.caption("Your vectors are also listed as a source on the Embedding Explorer page.")
+    else:
+        publish_vectors(Vectors(name="Words: shipped word2vec (Wikipedia sample)", vectors=ship_vecs[:3000],
+                                hover=ship_words[:3000], description="The 3,000 most frequent words of the shipped model."))
+    with st.expander("Load vectors in word2vec text format"):
+        up = upload_text("Vector file (.txt)", key="words:vecfile", types=("txt", "vec"))
+        if up is not None:
+            with errors_shown():
+                lw, lv = W.read_word2vec_text(up.encode("utf-8"))
+                ss["words:loaded"] = (f"your loaded file ({len(lw):,} words, d = {lv.shape[1]})", lw, lv)
+                st.success(f"Loaded {len(lw):,} vectors of dimension {lv.shape[1]}: choose it under 'Model to look at'.")
 
 # -- 4. the softmax cost ----------------------------------------------------------------------------------------------------
 st.header("4. Why the full softmax is expensive")

@@ -9,7 +9,7 @@ from ..viz import PALETTE
 
 
 def doc_map(xy: np.ndarray, labels: np.ndarray, names: list[str], texts: list[str], title: str,
-            show: list[int] | None = None) -> go.Figure:
+            show: list[int] | None = None, height: int = 520) -> go.Figure:
     """Each paragraph as a dot at its 2-D code, coloured by article; `show` keeps only some articles in colour
     (the rest grey), since 60 colours are hard to tell apart."""
     xy = np.asarray(xy, np.float32)
@@ -25,7 +25,7 @@ def doc_map(xy: np.ndarray, labels: np.ndarray, names: list[str], texts: list[st
             x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=names[a], customdata=idx,
             text=[texts[i][:120] + "..." for i in idx], hovertemplate="%{text}<extra>" + names[a] + "</extra>",
             marker=dict(size=6, color=PALETTE[n % len(PALETTE)], opacity=0.85)))
-    fig.update_layout(title=title, height=520, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(itemsizing="constant", font=dict(size=10)), showlegend=len(shown) <= 20)
     return fig
 

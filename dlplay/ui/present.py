@@ -1,11 +1,18 @@
 """Presenter mode and the lecture deck (issue 26).
 
-Presenter mode (`?present=1`, or the sidebar's toggle): each page's explanation folds into an expander, the text
-grows for the back rows, the page starts at the top of the screen. The deck: bookmarks (a named page state) added
-from the sidebar, stepped through with *Next* (or the N key), downloaded as JSON and loaded again.
+Presenter mode (`?present=1`, or the sidebar's toggle): the header shrinks to one row (the title, then "The idea" and
+"What to try" folded into expanders beside it), the device caption goes, the sidebar starts collapsed, spacing
+tightens and the text grows for the back rows. Pages then place their primary button and their main figure on the
+first screen of a 1366x768 projector: `stage()` puts the controls in a left column and the main figure on the
+right, `ahead()` draws a long page's main section at its top, `secondary()` folds controls a lecture does not need
+first into an expander, `height()` gives a figure its presenter height. Outside presenter mode they leave the page
+exactly as it was. The deck: bookmarks (a named
+page state) added from the sidebar, stepped through with *Next* (or the N key), downloaded as JSON and loaded again.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import streamlit as st
 
@@ -16,12 +23,17 @@ KEY = "dlplay:present"
 DECK = "deck:items"
 
 CSS = """<style>
-.block-container, [data-testid="stMainBlockContainer"] {padding-top: 1.5rem !important; padding-bottom: 1rem !important;}
+.block-container, [data-testid="stMainBlockContainer"] {padding-top: 1rem !important; padding-bottom: 1rem !important;}
+[data-testid="stHeader"] {background: transparent !important; pointer-events: none;}
+[data-testid="stHeader"] button, [data-testid="stHeader"] a, [data-testid="stHeader"] [data-testid="stStatusWidget"]
+  {pointer-events: auto;}
+[data-testid="stMain"] [data-testid="stVerticalBlock"] {gap: 0.55rem;}
 [data-testid="stMain"] .stMarkdown p, [data-testid="stMain"] .stMarkdown li,
 [data-testid="stMain"] [data-testid="stWidgetLabel"] p, [data-testid="stMain"] [data-testid="stCaptionContainer"] p
   {font-size: 1.2rem !important; line-height: 1.45 !important;}
 [data-testid="stMain"] [data-testid="stMetricValue"] {font-size: 2.4rem !important;}
-[data-testid="stMain"] h1 {font-size: 2.1rem !important; padding: 0 0 0.4rem 0 !important;}
+[data-testid="stMain"] h1 {font-size: 2rem !important; padding: 0 !important; line-height: 1.2 !important;}
+[data-testid="stMain"] h2, [data-testid="stMain"] h3 {padding: 0.2rem 0 0.1rem 0 !important;}
 [data-testid="stMain"] button p {font-size: 1.15rem !important;}
 </style>"""
 
@@ -34,9 +46,47 @@ def presenting() -> bool:
 
 
 def style() -> None:
-    """Presenter mode's larger type (called by page_header)."""
+    """Presenter mode's larger type and tighter spacing, and the sidebar collapsed (called by page_header). The
+    sidebar state is set on every page run, since pages share app.py's page config (`set_page_config` calls add to
+    it): the browser acts on the initial state only when it changes, so leaving presenter mode brings the sidebar
+    back, and once a user has opened or closed the sidebar by hand Streamlit keeps their choice instead."""
+    st.set_page_config(initial_sidebar_state="collapsed" if presenting() else "auto")
     if presenting():
         st.html(CSS)
+
+
+class _InPlace(contextlib.nullcontext):
+    """Stands in for a column outside presenter mode: `with it:` and `it.button(...)` draw where the page is, as
+    plain `st` calls would."""
+
+    def __getattr__(self, name):
+        return getattr(st, name)
+
+
+def stage(spec=(5, 7), gap: str = "medium"):
+    """Presenter mode: two columns side by side, (controls, figure), so a page's primary button and its main
+    figure share the first screen. Otherwise two stand-ins that draw in place: the page keeps its usual order."""
+    if presenting():
+        return tuple(st.columns(list(spec), gap=gap))
+    return _InPlace(), _InPlace()
+
+
+def ahead():
+    """Presenter mode: a container placed here, at the top, that a page fills later (its main part, drawn after
+    the sections that come first on a scrolled page). Otherwise a stand-in that draws in place."""
+    return st.container() if presenting() else _InPlace()
+
+
+def secondary(label: str, icon: str | None = ":material/tune:"):
+    """Controls a lecture does not need first: folded into an expander in presenter mode, in place otherwise."""
+    if presenting():
+        return st.expander(label, icon=icon)
+    return contextlib.nullcontext()
+
+
+def height(normal, presenter):
+    """A figure's height: its usual one, or the presenter height that fits the first screen."""
+    return presenter if presenting() else normal
 
 
 def _toggle() -> None:

@@ -26,6 +26,7 @@ from ..topics import Config, describe_change, live_changes, tune
 from ..topics import build_task as _locked_build
 from ..train import Task, Trainer
 from .compat import StopException, rerun_pending, session_id, stop_requested
+from .present import presenting
 from .share import sync as share_sync
 
 DRAW_SECONDS = 0.5        # the live view and the curves redraw at most this often (drawing costs the run CPU)
@@ -124,7 +125,10 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
         if request == "start" and s["run"] is None:
             _start(s, make_task, config, seed, budget, record_every, step_budget)
         running = s["run"] is not None
-        c = st.columns([1.2, 1.6, 1, 1, 1])
+        if presenting():   # issue 26: a page's left column in presenter mode is narrow: seed and budget, then buttons
+            c = [*st.columns([1.2, 1.6]), *st.columns(3)]
+        else:
+            c = st.columns([1.2, 1.6, 1, 1, 1])
         c[0].number_input("Seed", 0, 2**31 - 1, 0, key=f"{key}:seed", help="Same seed and settings give the same model.")
         if show_budget and steps is not None:
             b = c[1].columns([1, 2])
@@ -149,8 +153,10 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
 
         text = (lambda t: status(t) if status else _status(t, s))
         bar = st.progress(0.0, text=f"Not trained yet: press {label}." if tr is None else text(tr))
-        chart = st.empty()
-        live_box = st.empty()
+        if presenting():    # presenter mode: the page's live view (its figure) right under the buttons, curves after
+            live_box, chart = st.empty(), st.empty()
+        else:
+            chart, live_box = st.empty(), st.empty()
         if s["error"]:
             st.error(s["error"], icon=":material/error:")
         elif tr is not None and tr.notice:

@@ -31,11 +31,21 @@ def page_header(title: str, idea: str, formula: str | None = None, try_list: Seq
     start_session_janitor()     # closed tabs' sessions leave memory on time (compat.py)
     st.session_state["share:page"] = None    # until this page's share.link() says what its link holds
     present_style()
+    if presenting():     # issue 26: one compact row, the explanation and the list folded beside the title
+        cols = st.columns([5, 2, 2] if try_list else [5, 2], vertical_alignment="center")
+        cols[0].title(title)
+        with cols[1].expander("The idea", icon=":material/school:"):
+            st.markdown(idea)
+            if formula:
+                st.latex(formula)
+        if try_list:
+            with cols[2].expander("What to try", expanded=False):
+                st.markdown("\n".join(f"- {t}" for t in try_list))
+        return
     st.title(title)
-    with st.expander("The idea", icon=":material/school:") if presenting() else contextlib.nullcontext():
-        st.markdown(idea)    # presenter mode folds the explanation away (issue 26)
-        if formula:
-            st.latex(formula)
+    st.markdown(idea)
+    if formula:
+        st.latex(formula)
     if try_list:
         with st.expander("What to try", expanded=False):
             st.markdown("\n".join(f"- {t}" for t in try_list))
@@ -51,7 +61,8 @@ def _device_text() -> str:
 
 def device_badge() -> str:
     text = _device_text()
-    st.caption(f"Computing on: **{text}**")
+    if not presenting():    # presenter mode keeps the first screen for the figure (issue 26)
+        st.caption(f"Computing on: **{text}**")
     return text
 
 
@@ -96,9 +107,9 @@ def upload_text(label: str, key: str, types=("txt",)) -> str | None:
 
 
 def image_grid(images, *, key: str, ncols: int = 8, titles: Sequence[str] | None = None, title: str | None = None,
-               caption: str | None = None, download_name: str = "images.png") -> None:
-    """Show images as one plotly figure with a PNG download of the same grid."""
-    st.plotly_chart(viz.image_grid(images, ncols=ncols, titles=titles, title=title), key=f"{key}:fig",
+               caption: str | None = None, download_name: str = "images.png", height: int | None = None) -> None:
+    """Show images as one plotly figure with a PNG download of the same grid (`height`: the figure's, in pixels)."""
+    st.plotly_chart(viz.image_grid(images, ncols=ncols, titles=titles, title=title, height=height), key=f"{key}:fig",
                     config={"displayModeBar": False})
     c1, c2 = st.columns([3, 1])
     if caption:
