@@ -1,4 +1,4 @@
-"""The class board: the lecturer's screen of everyone's submitted runs (issue 28). Storage: dlplay/board.py; the
+"""The class board: the lecturer's screen of everyone's submitted runs (issue 28). Storage: dlplay/board/; the
 students' side is the "Submit to the class board" button under every finished training panel (dlplay/ui/board.py)."""
 
 import time

@@ -19,8 +19,9 @@ from dlplay.runner import Job, resume_state, runner
 from dlplay.train import Trainer
 from dlplay.ui import device_badge, errors_shown, image_grid, page_header, rerun_pending, share, training_panel
 from dlplay.ui.board import as_png, submit_to_board, trainer_metrics
+from dlplay.ui.copies import copy_check
 from dlplay.ui.compat import session_id
-from dlplay.ui.present import presenting
+from dlplay.ui.present import height as present_height, presenting, secondary, stage
 from dlplay.ui.training import apply_message, settings_changed
 
 page_header(
@@ -44,7 +45,11 @@ page_header(
               "Draw your own target with the lasso, or upload a CSV of x,y points.",
               "Images: train the GAN (800 steps, about 10 seconds on an idle 2-core laptop) and watch the fixed grid of noise vectors "
               "turn into digits: the judge calls none of them digits at the start and about half or more at the "
-              "end; with the conditional GAN, choose which digit to generate."])
+              "end; with the conditional GAN, choose which digit to generate.",
+              "Images: open *Does this GAN copy its training images?* under the grid. Each sample sits over its "
+              "nearest training digit; the samples are farther from every training digit than new test digits "
+              "are (1.4-1.9x their median distance, shipped and 800-step runs): not copies, and not yet as "
+              "realistic as real digits."])
 device_badge()
 
 TARGETS = {**{k: v[0] for k, v in data.TOY2D.items()}, "draw": "your drawing (lasso on a grid)",
@@ -111,62 +116,65 @@ for k, v in DEFAULTS.as_dict().items():
         ss.setdefault(f"gan:{k}", v)
 
 with tab2d:
-    st.markdown("**Presets** (each sets the knobs below and the ring-of-8 target it was calibrated on; then press "
-                "Play):")
-    pc = st.columns(len(PRESETS))
-    for i, name in enumerate(PRESETS):
-        pc[i].button(name, key=f"gan:preset:{i}", on_click=_apply_preset, args=(name,), width="stretch")
-    if ss.get("gan:preset"):
-        st.info(f"**{ss['gan:preset']}**: {PRESETS[ss['gan:preset']][1]}", icon=":material/visibility:")
-        if ss.get("gan:target") != preset(ss["gan:preset"]).dataset:
-            st.caption(PRESET_NOTE)
+    # presenter mode (issue 26): presets, target and knobs on the left; Play and the playground's figure on the right
+    ctl, stage_col = stage()
+    with ctl:
+        st.markdown("**Presets** (each sets the knobs below and the ring-of-8 target it was calibrated on; then press "
+                    "Play):")
+        pc = st.columns(2) * 2 if presenting() else st.columns(len(PRESETS))
+        for i, name in enumerate(PRESETS):
+            pc[i % len(pc)].button(name, key=f"gan:preset:{i}", on_click=_apply_preset, args=(name,), width="stretch")
+        if ss.get("gan:preset"):
+            st.info(f"**{ss['gan:preset']}**: {PRESETS[ss['gan:preset']][1]}", icon=":material/visibility:")
+            if ss.get("gan:target") != preset(ss["gan:preset"]).dataset:
+                st.caption(PRESET_NOTE)
 
-    target = st.selectbox("Target distribution", list(TARGETS), format_func=TARGETS.get, key="gan:target")
-    points = None
-    with errors_shown():
-        if target == "csv":
-            f = st.file_uploader("CSV with two columns x, y (a header line is fine)", type=["csv", "txt"],
-                                 key="gan:csv")
-            if f is not None:
-                points = parse_points_csv(f.getvalue())
-                st.caption(f"{len(points):,} points, centred and scaled to fit the window.")
-        elif target == "draw":
-            g = np.linspace(-2.5, 2.5, 51)
-            grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
-            fig = ganviz.drawing_canvas(grid, ss.get("gan:drawn"))
-            ev = st.plotly_chart(fig, key="gan:canvas", on_select="rerun", selection_mode=("lasso", "box"),
-                                 config={"displayModeBar": True})
-            sel = [p["point_index"] for p in (ev.selection.points if ev and ev.selection else [])
-                   if p.get("curve_number", 0) == 0]
-            if sel:
-                ss["gan:drawn"] = grid[sorted(set(sel))]
-            if ss.get("gan:drawn") is not None:
-                rng = np.random.default_rng(0)
-                picked = ss["gan:drawn"]
-                pts = picked[rng.integers(0, len(picked), 4000)] + rng.uniform(-0.05, 0.05, (4000, 2))
-                points = normalise_points(pts) if len(picked) >= 10 else None
-                if points is None:
-                    st.warning("Select at least 10 grid points to make a target.", icon=":material/edit:")
-            else:
-                st.caption("Pick the lasso (or box) tool in the chart's toolbar and draw a shape: the grid points "
-                           "inside it become the target distribution.")
+        target = st.selectbox("Target distribution", list(TARGETS), format_func=TARGETS.get, key="gan:target")
+        points = None
+        with errors_shown():
+            if target == "csv":
+                f = st.file_uploader("CSV with two columns x, y (a header line is fine)", type=["csv", "txt"],
+                                     key="gan:csv")
+                if f is not None:
+                    points = parse_points_csv(f.getvalue())
+                    st.caption(f"{len(points):,} points, centred and scaled to fit the window.")
+            elif target == "draw":
+                g = np.linspace(-2.5, 2.5, 51)
+                grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+                fig = ganviz.drawing_canvas(grid, ss.get("gan:drawn"))
+                ev = st.plotly_chart(fig, key="gan:canvas", on_select="rerun", selection_mode=("lasso", "box"),
+                                     config={"displayModeBar": True})
+                sel = [p["point_index"] for p in (ev.selection.points if ev and ev.selection else [])
+                       if p.get("curve_number", 0) == 0]
+                if sel:
+                    ss["gan:drawn"] = grid[sorted(set(sel))]
+                if ss.get("gan:drawn") is not None:
+                    rng = np.random.default_rng(0)
+                    picked = ss["gan:drawn"]
+                    pts = picked[rng.integers(0, len(picked), 4000)] + rng.uniform(-0.05, 0.05, (4000, 2))
+                    points = normalise_points(pts) if len(picked) >= 10 else None
+                    if points is None:
+                        st.warning("Select at least 10 grid points to make a target.", icon=":material/edit:")
+                else:
+                    st.caption("Pick the lasso (or box) tool in the chart's toolbar and draw a shape: the grid points "
+                               "inside it become the target distribution.")
 
-    with st.expander("Model and training knobs", expanded=False):
-        k1, k2, k3, k4 = st.columns(4)
-        k1.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="gan:loss")
-        k1.selectbox("Optimiser", KNOB_CHOICES["optimizer"], key="gan:optimizer")
-        k1.select_slider("Batch size", KNOB_CHOICES["batch_size"], key="gan:batch_size")
-        k2.slider("Noise dimension", 1, 16, key="gan:noise_dim")
-        k2.selectbox("Noise distribution", ["gaussian", "uniform"], key="gan:noise")
-        k2.select_slider("WGAN-GP penalty weight lambda", KNOB_CHOICES["gp_weight"], key="gan:gp_weight")
-        k3.slider("G hidden layers", 1, 6, key="gan:g_layers")
-        k3.select_slider("G width", WIDTHS, key="gan:g_hidden")
-        k3.select_slider("G learning rate", LRS, key="gan:lr_g")
-        k3.slider("M generator steps per iteration", 1, 10, key="gan:m_g")
-        k4.slider("D hidden layers", 1, 6, key="gan:d_layers")
-        k4.select_slider("D width", WIDTHS, key="gan:d_hidden")
-        k4.select_slider("D learning rate", LRS, key="gan:lr_d")
-        k4.slider("K discriminator steps per iteration", 1, 10, key="gan:k_d")
+        with st.expander("Model and training knobs", expanded=False):
+            k1, k2, k3, k4 = st.columns(4)
+            k1.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="gan:loss")
+            k1.selectbox("Optimiser", KNOB_CHOICES["optimizer"], key="gan:optimizer")
+            k1.select_slider("Batch size", KNOB_CHOICES["batch_size"], key="gan:batch_size")
+            k2.slider("Noise dimension", 1, 16, key="gan:noise_dim")
+            k2.selectbox("Noise distribution", ["gaussian", "uniform"], key="gan:noise")
+            k2.select_slider("WGAN-GP penalty weight lambda", KNOB_CHOICES["gp_weight"], key="gan:gp_weight")
+            k3.slider("G hidden layers", 1, 6, key="gan:g_layers")
+            k3.select_slider("G width", WIDTHS, key="gan:g_hidden")
+            k3.select_slider("G learning rate", LRS, key="gan:lr_g")
+            k3.slider("M generator steps per iteration", 1, 10, key="gan:m_g")
+            k4.slider("D hidden layers", 1, 6, key="gan:d_layers")
+            k4.select_slider("D width", WIDTHS, key="gan:d_hidden")
+            k4.select_slider("D learning rate", LRS, key="gan:lr_d")
+            k4.slider("K discriminator steps per iteration", 1, 10, key="gan:k_d")
 
     knobs = {k: ss[f"gan:{k}"] for k in DEFAULTS.as_dict() if k != "dataset"}
     cfg = GAN2DConfig(dataset=target if target in data.TOY2D else "points", **knobs,
@@ -215,10 +223,11 @@ with tab2d:
         it1 = c[3].button("Iteration", key="gan:istep", width="stretch", shortcut="right" if presenting() else None,
                           help="One full iteration: K discriminator steps, then M generator steps.")
         reset = c[4].button("Reset", key="gan:reset", width="stretch", help="Back to the untrained networks of this seed.")
-        c2 = st.columns([2, 1, 2])
-        speed = c2[0].selectbox("Speed", list(SPEEDS), key="gan:speed")
-        seed = c2[1].number_input("Seed", 0, 2**31 - 1, 0, key="gan:seed")
-        play_for = c2[2].slider("Seconds one Play lasts at most", 1, int(limits.MAX_RUN_SECONDS), 60, key="gan:playfor")
+        with secondary("Speed, seed and length of a Play"):
+            c2 = st.columns([2, 1, 2])
+            speed = c2[0].selectbox("Speed", list(SPEEDS), key="gan:speed")
+            seed = c2[1].number_input("Seed", 0, 2**31 - 1, 0, key="gan:seed")
+            play_for = c2[2].slider("Seconds one Play lasts at most", 1, int(limits.MAX_RUN_SECONDS), 60, key="gan:playfor")
         layers = st.segmented_control("Layers", ganviz.LAYERS, selection_mode="multi", default=list(ganviz.LAYERS),
                                       key="gan:layers", label_visibility="collapsed")
         request, s["request"] = s.get("request"), None
@@ -266,11 +275,11 @@ with tab2d:
                 sd, _, extra = _shipped_2d()
                 task.model.load_state_dict(sd)
                 title = f"Shipped GAN: {extra.get('iterations', 0):,} iterations of healthy training"
-                st.caption("Press Play (or a step button) to train your own from scratch with the knobs above.")
+                st.caption("Press Play (or a step button) to train your own from scratch with these presets and knobs.")
             else:
                 title = "Untrained networks of this seed: press Play or a step button"
-            fig_box.plotly_chart(ganviz.playground(task.view(), task.bounds, cfg.loss, layers or (), title=title),
-                                 key="gan:fig:static")
+            fig_box.plotly_chart(ganviz.playground(task.view(), task.bounds, cfg.loss, layers or (), title=title,
+                                                   height=present_height(620, 470)), key="gan:fig:static")
             return
 
         def draw(curves: bool) -> None:
@@ -283,13 +292,13 @@ with tab2d:
                 # updates the same <img>, which shows the last frame until the next has loaded; a new container
                 # per frame made a new, empty <img> each time (a blank flash on a loaded server).
                 fig_box.image(ganviz.playground_frame(t.view(), t.bounds, cfg.loss, layers or (), title=title),
-                              width=560)
+                              width=present_height(560, 470))
                 cap_box.caption("Background: D(x), purple = fake, green = real · green dots: real samples · purple "
                                 "dots: generated · orange: G's gradient · grey grid: the generator's manifold. "
                                 "Pause for the interactive figure.")
             else:
-                fig_box.plotly_chart(ganviz.playground(t.view(), t.bounds, cfg.loss, layers or (), title=title),
-                                     key=f"gan:fig:{s['frame']}")
+                fig_box.plotly_chart(ganviz.playground(t.view(), t.bounds, cfg.loss, layers or (), title=title,
+                                                       height=present_height(620, 470)), key=f"gan:fig:{s['frame']}")
             _metrics_row(metric_box, tr)
             if curves and tr.history:
                 curve_box.plotly_chart(viz.curve_panels(tr.history, {
@@ -335,7 +344,8 @@ with tab2d:
         if end and end.get("error"):
             s["error"] = end["error"]
 
-    playground()
+    with stage_col:
+        playground()
     if points is None:
         share.code_behind("gan", gan2d_make_task, cfg, command="train gan2d", seconds=float(ss.get("gan:playfor", 60)),
                           title="GAN Lab, 2-D playground")
@@ -415,6 +425,8 @@ with tabimg:
         image_grid(task.grid(), key="gan:img:grid", ncols=16, download_name="gan_samples.png",
                    caption=f"{who}: the fixed 64 noise vectors"
                            + (" (column j asks for class j mod 10)." if model.n_classes else "."))
+        with st.expander("Does this GAN copy its training images?", expanded=False):
+            copy_check(generate(model, 500, seed=0), ds, key="gan:img:copies", what="generated images")
 
         if model.n_classes:
             st.subheader("Choose what to generate")

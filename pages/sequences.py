@@ -11,7 +11,7 @@ from dlplay.errors import InputError
 from dlplay.sequences import figures as fg
 from dlplay.sequences import text as T
 from dlplay.topics import checkpoint_bytes
-from dlplay.ui import device_badge, errors_shown, image_grid, page_header, training_panel
+from dlplay.ui import device_badge, errors_shown, image_grid, page_header, present, training_panel
 from dlplay.ui import share
 
 # Default budgets are step counts (issue 30): a busy lecture server trains the same model as an idle laptop; the
@@ -217,44 +217,49 @@ def char_part(arch: str) -> None:
 
 with errors_shown():
     if part == PARTS[0]:
-        st.markdown("An n-gram model of order n predicts the next character from the previous n-1 only, by "
-                    "counting: how often did each character follow this context in the training text? Add-k "
-                    "smoothing gives unseen continuations a little probability. Higher orders see more context "
-                    "but have fewer examples of each context: on a 320,000-character corpus order 5 is about the "
-                    "limit, and even its best guesses write plausible words, not sense.")
-        st.latex(r"p(x_t\mid x_{t-n+1..t-1})=\frac{\mathrm{count}(x_{t-n+1..t-1},x_t)+k}"
-                 r"{\mathrm{count}(x_{t-n+1..t-1})+kV}")
-        c = st.columns(3)
-        order = c[0].slider("Order n (for sampling)", 1, 8, 5, key="seq:ng:order")
-        k = c[1].select_slider("Add-k smoothing", [0.001, 0.01, 0.1, 0.5, 1.0], 0.01, key="seq:ng:k")
-        trainer = training_panel("seq:ng:train", sq.make_task, config=sq.CharConfig(arch="ngram", order=order,
-                                 smoothing=k), steps=NGRAM_STEPS, seconds=5.0, max_seconds=30.0,
-                                 panels={"validation bits per character, by order (x: steps of 20,000 characters "
-                                         "counted)": [f"val_bpc_order{o}" for o in sq.tasks.NGRAM_ORDERS]})
-        share.code_behind("seq:ng:train", sq.make_task, sq.CharConfig(arch="ngram", order=order,
-                                 smoothing=k),
-                          command='train charlm', steps=NGRAM_STEPS, seconds=5.0, title='Sequences and autoregressive models')
-        if trainer is not None and trainer.steps > 0:
-            models = trainer.task.models
-            bpc = {o: m.bits_per_char(trainer.task.val_ids) for o, m in models.items()}
-            st.success(f"Showing **your counts** ({trainer.task.pos:,} characters counted, k = {k}).",
-                       icon=":material/check_circle:")
-        else:
-            models, bpc = _ngrams()
-            st.info("Showing counts over the whole training text (k = 0.01). Press *Train* to watch them grow "
-                    "chunk by chunk with your k.", icon=":material/inventory_2:")
-            if order not in models:
-                models = {**models, order: T.NGram(order, 0.01).fit(T.corpus("lee")[0])}
-        rows = {f"order {o}": v for o, v in sorted(bpc.items())}
-        rows["LSTM (shipped)"] = _shipped("seq_lstm_lee")[2]["val_bits_per_char"]
-        st.plotly_chart(fg.bpc_figure(rows), key="seq:ng:bpc")
-        st.markdown("**Samples** (temperature 1, the same prompt, 200 characters each):")
-        g = torch.Generator().manual_seed(int(st.session_state.get("seq:ng:seed", 0)))
-        for o in sorted(models):
-            txt, _ = sq.sample_text(models[o], "the ", 200, 1.0, g)
-            st.markdown(f"*order {o}:* `the {txt}`")
-        st.button("New samples", key="seq:ng:new", on_click=lambda: st.session_state.update(
-            {"seq:ng:seed": int(st.session_state.get("seq:ng:seed", 0)) + 1}))
+        with present.secondary("How an n-gram model counts", icon=":material/info:"):
+            st.markdown("An n-gram model of order n predicts the next character from the previous n-1 only, by "
+                        "counting: how often did each character follow this context in the training text? Add-k "
+                        "smoothing gives unseen continuations a little probability. Higher orders see more context "
+                        "but have fewer examples of each context: on a 320,000-character corpus order 5 is about the "
+                        "limit, and even its best guesses write plausible words, not sense.")
+            st.latex(r"p(x_t\mid x_{t-n+1..t-1})=\frac{\mathrm{count}(x_{t-n+1..t-1},x_t)+k}"
+                     r"{\mathrm{count}(x_{t-n+1..t-1})+kV}")
+        # presenter mode (issue 26): the knobs and Train on the left, bits per character by order on the right
+        ctl, stage = present.stage()
+        with ctl:
+            c = st.columns(3)
+            order = c[0].slider("Order n (for sampling)", 1, 8, 5, key="seq:ng:order")
+            k = c[1].select_slider("Add-k smoothing", [0.001, 0.01, 0.1, 0.5, 1.0], 0.01, key="seq:ng:k")
+            trainer = training_panel("seq:ng:train", sq.make_task, config=sq.CharConfig(arch="ngram", order=order,
+                                     smoothing=k), steps=NGRAM_STEPS, seconds=5.0, max_seconds=30.0,
+                                     panels={"validation bits per character, by order (x: steps of 20,000 characters "
+                                             "counted)": [f"val_bpc_order{o}" for o in sq.tasks.NGRAM_ORDERS]})
+            share.code_behind("seq:ng:train", sq.make_task, sq.CharConfig(arch="ngram", order=order,
+                                     smoothing=k),
+                              command='train charlm', steps=NGRAM_STEPS, seconds=5.0, title='Sequences and autoregressive models')
+            if trainer is not None and trainer.steps > 0:
+                models = trainer.task.models
+                bpc = {o: m.bits_per_char(trainer.task.val_ids) for o, m in models.items()}
+                st.success(f"Showing **your counts** ({trainer.task.pos:,} characters counted, k = {k}).",
+                           icon=":material/check_circle:")
+            else:
+                models, bpc = _ngrams()
+                st.info("Showing counts over the whole training text (k = 0.01). Press *Train* to watch them grow "
+                        "chunk by chunk with your k.", icon=":material/inventory_2:")
+                if order not in models:
+                    models = {**models, order: T.NGram(order, 0.01).fit(T.corpus("lee")[0])}
+        with stage:
+            rows = {f"order {o}": v for o, v in sorted(bpc.items())}
+            rows["LSTM (shipped)"] = _shipped("seq_lstm_lee")[2]["val_bits_per_char"]
+            st.plotly_chart(fg.bpc_figure(rows), key="seq:ng:bpc")
+            st.markdown("**Samples** (temperature 1, the same prompt, 200 characters each):")
+            g = torch.Generator().manual_seed(int(st.session_state.get("seq:ng:seed", 0)))
+            for o in sorted(models):
+                txt, _ = sq.sample_text(models[o], "the ", 200, 1.0, g)
+                st.markdown(f"*order {o}:* `the {txt}`")
+            st.button("New samples", key="seq:ng:new", on_click=lambda: st.session_state.update(
+                {"seq:ng:seed": int(st.session_state.get("seq:ng:seed", 0)) + 1}))
         st.subheader("Sample from one order")
         sampler("seq:ng:s", models.get(order) or T.NGram(order, k).fit(T.corpus("lee")[0]))
 

@@ -6,7 +6,7 @@ import torch
 from dlplay import backbones, style, viz
 from dlplay.device import get_device
 from dlplay.errors import InputError
-from dlplay.ui import device_badge, errors_shown, image_grid, page_header, show_notes, training_panel
+from dlplay.ui import device_badge, errors_shown, image_grid, page_header, present, show_notes, training_panel
 from dlplay.ui import share
 
 # Default budgets are step counts (issue 30): a busy lecture server trains the same model as an idle laptop; the
@@ -51,10 +51,11 @@ def _picture(label: str, key: str, default: str):
     Uploads are decoded once per file by dlplay.style.read_picture (cached by content, at most 8 megapixels)."""
     names = list(style.EXAMPLES)
     choice = st.selectbox(f"{label}: built-in example", names, index=names.index(default), key=f"st:{key}:ex")
-    up = st.file_uploader(f"... or upload your own {label.lower()} (JPEG/PNG/WebP, up to "
-                          f"{style.MAX_MEGAPIXELS} megapixels)", type=["jpg", "jpeg", "png", "webp", "gif", "bmp"],
-                          key=f"st:{key}:up", help=f"At least {style.MIN_SIDE} px per side. The longer side is "
-                          "resized to the output size, keeping the shape; beyond 3:1 the centre is cropped.")
+    with present.secondary(f"Upload your own {label.lower()}", icon=":material/upload:"):
+        up = st.file_uploader(f"... or upload your own {label.lower()} (JPEG/PNG/WebP, up to "
+                              f"{style.MAX_MEGAPIXELS} megapixels)", type=["jpg", "jpeg", "png", "webp", "gif", "bmp"],
+                              key=f"st:{key}:up", help=f"At least {style.MIN_SIDE} px per side. The longer side is "
+                              "resized to the output size, keeping the shape; beyond 3:1 the centre is cropped.")
     if up is not None:
         data = up.getvalue()
         try:
@@ -67,15 +68,25 @@ def _picture(label: str, key: str, default: str):
     return choice, b"", style.example(choice), choice
 
 
-cols = st.columns(2)
-with cols[0]:
+def _shown_width(img):
+    """Presenter mode: the pictures at most 190 px tall, so Train and the growing result fit under them."""
+    return max(80, int(190 * img.width / img.height)) if present.presenting() else "stretch"
+
+
+# presenter mode (issue 26): the pickers and settings on the left; on the right the two pictures side by side, Train
+# under them and the result as it grows
+ctl, stage = present.stage()
+cols = stage.columns(2)
+with ctl if present.presenting() else cols[0]:
     content_name, content_up, content_img, content_label = _picture("Content picture", "content",
                                                                      style.DEFAULT_CONTENT)
-    st.image(content_img, width="stretch")
+with cols[0]:
+    st.image(content_img, width=_shown_width(content_img))
     st.caption(f"Content: {content_label} ({content_img.width} x {content_img.height} px)")
-with cols[1]:
+with ctl if present.presenting() else cols[1]:
     style_name, style_up, style_img, style_label = _picture("Style picture", "style", style.DEFAULT_STYLE)
-    st.image(style_img, width="stretch")
+with cols[1]:
+    st.image(style_img, width=_shown_width(style_img))
     st.caption(f"Style: {style_label} ({style_img.width} x {style_img.height} px)")
 
 share.link("style", [share.choice("backbone", "st:backbone", [n for n in backbones.BACKBONES if not available[n]]),
@@ -89,39 +100,40 @@ share.link("style", [share.choice("backbone", "st:backbone", [n for n in backbon
                      share.integer("schedule", "st:sched", 0, style.MAX_STEPS, style.StyleConfig.schedule_steps),
                      *share.panel("st:run", steps=STYLE_STEPS, seconds=15.0)])
 # -- settings ---------------------------------------------------------------------------------------------------
-with st.expander("Settings: network, size, weights, layers", expanded=False):
-    k = st.columns(3)
-    bb_names = [n for n in backbones.BACKBONES if not available[n]]
-    backbone = k[0].selectbox("Network", bb_names, key="st:backbone",
-                              help="EfficientNet-Lite0's ImageNet weights ship with an installed package (offline).")
-    if available["vgg19"]:
-        k[0].caption("VGG19 is the network of the original paper (slower: about 20 times the computation).")
-    else:
-        k[0].caption(available["vgg19"])
-    size = k[1].slider("Output size (longer side, px)", style.MIN_SIZE, MAX_SIZE, 256 if DEVICE.type == "cpu" else 512,
-                       32, key="st:size", help=f"Up to {MAX_SIZE} px on this device; time grows with the pixel count.")
-    optimizer = k[2].selectbox("Optimiser", ["adam", "lbfgs"], key="st:opt",
-                               help="Adam: small, steady steps. L-BFGS (the paper's choice): fewer, bigger steps.")
-    k = st.columns(4)
-    content_weight = k[0].number_input("Content weight α", 0.0, 1e4, 1.0, key="st:cw")
-    style_weight = k[1].number_input("Style weight β", 0.0, 1e4, 10.0, key="st:sw")
-    tv_weight = k[2].number_input("Smoothness (TV) weight γ", 0.0, 1e4, 2.0, key="st:tv")
-    init = k[3].radio("Start from", style.INITS, key="st:init",
-                      help="The content picture recoloured to the style picture's colour means and spreads (the "
-                           "default: the optimiser then only has the texture to do), the content picture as it is, "
-                           "or noise.")
-    bb_info = _backbone(backbone)
-    k = st.columns([2, 1, 1, 1])
-    style_layers = k[0].multiselect("Layers that carry style (Gram matrices)", bb_info.layers,
-                                    default=bb_info.style_layers, key=f"st:sl:{backbone}")
-    content_layer = k[1].selectbox("Layer that carries content", bb_info.layers,
-                                   index=bb_info.layers.index(bb_info.content_layer), key=f"st:cl:{backbone}")
-    lr = k[2].number_input("Adam step size", 0.001, 0.5, style.StyleConfig.lr, format="%.3f", key="st:lr")
-    schedule = k[3].number_input("Step-size schedule (steps)", 0, style.MAX_STEPS, style.StyleConfig.schedule_steps,
-                                 key="st:sched", help="Adam's step size falls along a cosine to a twentieth over "
-                                 "this many steps (0: constant).")
-    if bb_info.notes:
-        st.caption("Layers: " + "; ".join(f"**{n}** {d}" for n, d in bb_info.notes.items()))
+with ctl:
+    with st.expander("Settings: network, size, weights, layers", expanded=False):
+        k = st.columns(3)
+        bb_names = [n for n in backbones.BACKBONES if not available[n]]
+        backbone = k[0].selectbox("Network", bb_names, key="st:backbone",
+                                  help="EfficientNet-Lite0's ImageNet weights ship with an installed package (offline).")
+        if available["vgg19"]:
+            k[0].caption("VGG19 is the network of the original paper (slower: about 20 times the computation).")
+        else:
+            k[0].caption(available["vgg19"])
+        size = k[1].slider("Output size (longer side, px)", style.MIN_SIZE, MAX_SIZE, 256 if DEVICE.type == "cpu" else 512,
+                           32, key="st:size", help=f"Up to {MAX_SIZE} px on this device; time grows with the pixel count.")
+        optimizer = k[2].selectbox("Optimiser", ["adam", "lbfgs"], key="st:opt",
+                                   help="Adam: small, steady steps. L-BFGS (the paper's choice): fewer, bigger steps.")
+        k = st.columns(4)
+        content_weight = k[0].number_input("Content weight α", 0.0, 1e4, 1.0, key="st:cw")
+        style_weight = k[1].number_input("Style weight β", 0.0, 1e4, 10.0, key="st:sw")
+        tv_weight = k[2].number_input("Smoothness (TV) weight γ", 0.0, 1e4, 2.0, key="st:tv")
+        init = k[3].radio("Start from", style.INITS, key="st:init",
+                          help="The content picture recoloured to the style picture's colour means and spreads (the "
+                               "default: the optimiser then only has the texture to do), the content picture as it is, "
+                               "or noise.")
+        bb_info = _backbone(backbone)
+        k = st.columns([2, 1, 1, 1])
+        style_layers = k[0].multiselect("Layers that carry style (Gram matrices)", bb_info.layers,
+                                        default=bb_info.style_layers, key=f"st:sl:{backbone}")
+        content_layer = k[1].selectbox("Layer that carries content", bb_info.layers,
+                                       index=bb_info.layers.index(bb_info.content_layer), key=f"st:cl:{backbone}")
+        lr = k[2].number_input("Adam step size", 0.001, 0.5, style.StyleConfig.lr, format="%.3f", key="st:lr")
+        schedule = k[3].number_input("Step-size schedule (steps)", 0, style.MAX_STEPS, style.StyleConfig.schedule_steps,
+                                     key="st:sched", help="Adam's step size falls along a cosine to a twentieth over "
+                                     "this many steps (0: constant).")
+        if bb_info.notes:
+            st.caption("Layers: " + "; ".join(f"**{n}** {d}" for n, d in bb_info.notes.items()))
 
 cfg = style.StyleConfig(content=content_name, style=style_name, content_upload=content_up, style_upload=style_up,
                         size=int(size), backbone=backbone, optimizer=optimizer, lr=float(lr),
@@ -133,41 +145,43 @@ cfg = style.StyleConfig(content=content_name, style=style_name, content_upload=c
 def live(trainer):
     img = trainer.task.result()
     st.image(style.to_png(img), caption=f"The picture after {trainer.steps} steps "
-             f"({img.shape[2]} x {img.shape[1]} px)", width=min(640, max(320, img.shape[2] * 2)))
+             f"({img.shape[2]} x {img.shape[1]} px)", width=present.height(min(640, max(320, img.shape[2] * 2)), 320))
 
 
-st.subheader("Transfer the style")
-trainer = training_panel(
-    "st:run", style.make_task, config=cfg, steps=STYLE_STEPS, seconds=15.0, max_seconds=120.0,
-    panels={"content loss (relative)": ["content"], "style loss (relative)": ["style"],
-            "smoothness (TV)": ["tv"]}, live=live, record_every=2, label="Train")
-share.code_behind("st:run", style.make_task, cfg, command='style', steps=STYLE_STEPS, seconds=15.0, title='Style transfer')
-if trainer is None:
-    st.info("Press **Train**: the picture below will change as the optimiser works (150 steps at 256 px take about "
-            "10-30 s on a laptop CPU).", icon=":material/info:")
-else:
-    show_notes(trainer.task.notes)
-    res = trainer.task.result()
-    h = trainer.history
-    if h:
-        c = st.columns(4)
-        ref = st.session_state.setdefault("st:ref", {})
-        key = id(trainer.task)
-        if key not in ref:
-            ref.clear()
-            ref[key] = trainer.task.reference_losses()
-        r = ref[key]
-        c[0].metric("style loss now (relative Gram error)", f"{h[-1]['style']:.3g}",
-                    help="How far the picture's Gram matrices are from the style picture's (0 = same style).")
-        c[1].metric("style loss of the content picture itself", f"{r['style_of_content']:.3g}",
-                    delta=f"{r['style_of_content'] / max(h[-1]['style'], 1e-12):.1f}x lower now",
-                    delta_color="off", help="Where the style loss starts from the photo as it is.")
-        c[2].metric("content loss now", f"{h[-1]['content']:.3g}",
-                    help="How far its deep features are from the content picture's (0 = same content).")
-        c[3].metric("content loss of the style picture itself", f"{r['content_of_style']:.3g}",
-                    help="The scale to compare with: a picture with none of the content scores about this.")
-    st.download_button("Download the result (PNG)", style.to_png(res), file_name="style_transfer.png",
-                       mime="image/png", key="st:download", on_click="ignore")
+with ctl:
+    st.subheader("Transfer the style")
+    with stage:
+        trainer = training_panel(
+            "st:run", style.make_task, config=cfg, steps=STYLE_STEPS, seconds=15.0, max_seconds=120.0,
+            panels={"content loss (relative)": ["content"], "style loss (relative)": ["style"],
+                    "smoothness (TV)": ["tv"]}, live=live, record_every=2, label="Train")
+    share.code_behind("st:run", style.make_task, cfg, command='style', steps=STYLE_STEPS, seconds=15.0, title='Style transfer')
+    if trainer is None:
+        st.info("Press **Train**: the picture below will change as the optimiser works (150 steps at 256 px take about "
+                "10-30 s on a laptop CPU).", icon=":material/info:")
+    else:
+        show_notes(trainer.task.notes)
+        res = trainer.task.result()
+        h = trainer.history
+        if h:
+            c = [*st.columns(2), *st.columns(2)] if present.presenting() else st.columns(4)
+            ref = st.session_state.setdefault("st:ref", {})
+            key = id(trainer.task)
+            if key not in ref:
+                ref.clear()
+                ref[key] = trainer.task.reference_losses()
+            r = ref[key]
+            c[0].metric("style loss now (relative Gram error)", f"{h[-1]['style']:.3g}",
+                        help="How far the picture's Gram matrices are from the style picture's (0 = same style).")
+            c[1].metric("style loss of the content picture itself", f"{r['style_of_content']:.3g}",
+                        delta=f"{r['style_of_content'] / max(h[-1]['style'], 1e-12):.1f}x lower now",
+                        delta_color="off", help="Where the style loss starts from the photo as it is.")
+            c[2].metric("content loss now", f"{h[-1]['content']:.3g}",
+                        help="How far its deep features are from the content picture's (0 = same content).")
+            c[3].metric("content loss of the style picture itself", f"{r['content_of_style']:.3g}",
+                        help="The scale to compare with: a picture with none of the content scores about this.")
+        st.download_button("Download the result (PNG)", style.to_png(res), file_name="style_transfer.png",
+                           mime="image/png", key="st:download", on_click="ignore")
 
 # -- Gram matrices --------------------------------------------------------------------------------------------------
 st.subheader("Style = correlations between features")

@@ -9,6 +9,8 @@ from dlplay.device import cpu_copy
 from dlplay.classifier import judge, load_judge
 from dlplay.ui import (Vectors, device_badge, errors_shown, image_grid, latent_sliders, page_header,
                        publish_vectors, share, training_panel)
+from dlplay.ui.copies import copy_check
+from dlplay.ui import present
 from dlplay.ui.draw import digit_panel
 
 page_header(
@@ -31,7 +33,10 @@ page_header(
               "collapses (0 active latent units, KL 0): every sample is the same blob.",
               "Train your own with latent size 8 and beta = 4: *Active latent units* falls to 0 of 8 and the 16 "
               "live samples turn into one blob; then try beta = 0.5.",
-              "Train with latent size 8, then pick two dimensions for the manifold."])
+              "Train with latent size 8, then pick two dimensions for the manifold.",
+              "Under *Sliders and sampling*, each prior draw sits over its nearest training digit: the draws are "
+              "about as near the training set as new test digits are (0.9x their median distance, shipped and "
+              "freshly trained): new digits, not copies."])
 device_badge()
 
 ACTIVE_NOTE = (f"units whose posterior mean mu(x) varies across the test images (variance > "
@@ -87,60 +92,64 @@ share.link("vae", [share.choice("dataset", "vae:dataset", _available()),
                    share.choice("pair", "vae:pair:which", PAIRS)])
 
 # -- settings and training -----------------------------------------------------------------------------------------
-st.subheader("Train your own VAE")
-c = st.columns([1.2, 1, 1.2, 1.6])
-ds_name = c[0].selectbox("Dataset", _available(), key="vae:dataset")
-latent = c[1].number_input("Latent size", *vae.LATENT_RANGE, 2, key="vae:latent",
-                           help="2 gives the manifold map; larger codes reconstruct better.")
-arch = c[2].selectbox("Network", ["auto", "mlp", "conv"], key="vae:arch",
-                      help="auto: MLP for 8x8 digits, convolutional for larger images.")
-beta = c[3].select_slider("beta (weight of the KL term)", BETAS, 1.0,
-                          key="vae:beta")
-st.caption("**beta** trades the two terms. Small beta favours sharp reconstructions and lets codes spread away "
-           "from the prior (beta = 0 is an autoencoder with noise), so some prior draws land where no image was "
-           "encoded. A moderate beta packs the codes onto the prior and sampling works best. Larger beta makes "
-           "each latent unit cost more KL than its detail is worth: the encoder switches units off, and at "
-           "beta = 4 on the digits *all* of them (posterior collapse): every sample is the same blob. The "
-           "*beta trade-off* tab shows the measurement.")
+# presenter mode (issue 26): settings and Train on the left, the tabs (the latent manifold first) on the right
+ctl, stage = present.stage()
+with ctl:
+    st.subheader("Train your own VAE")
+    c = [*st.columns(2), *st.columns(2)] if present.presenting() else st.columns([1.2, 1, 1.2, 1.6])
+    ds_name = c[0].selectbox("Dataset", _available(), key="vae:dataset")
+    latent = c[1].number_input("Latent size", *vae.LATENT_RANGE, 2, key="vae:latent",
+                               help="2 gives the manifold map; larger codes reconstruct better.")
+    arch = c[2].selectbox("Network", ["auto", "mlp", "conv"], key="vae:arch",
+                          help="auto: MLP for 8x8 digits, convolutional for larger images.")
+    beta = c[3].select_slider("beta (weight of the KL term)", BETAS, 1.0,
+                              key="vae:beta")
+    with present.secondary("What beta does", icon=":material/info:"):
+        st.caption("**beta** trades the two terms. Small beta favours sharp reconstructions and lets codes spread away "
+                   "from the prior (beta = 0 is an autoencoder with noise), so some prior draws land where no image was "
+                   "encoded. A moderate beta packs the codes onto the prior and sampling works best. Larger beta makes "
+                   "each latent unit cost more KL than its detail is worth: the encoder switches units off, and at "
+                   "beta = 4 on the digits *all* of them (posterior collapse): every sample is the same blob. The "
+                   "*beta trade-off* tab shows the measurement.")
 
-with errors_shown():
-    ds = _data(ds_name)
-    arch_used = vae.default_arch(ds) if arch == "auto" else arch
+    with errors_shown():
+        ds = _data(ds_name)
+        arch_used = vae.default_arch(ds) if arch == "auto" else arch
 
-    cfg = vae.VAEConfig(dataset=ds_name, latent=int(latent), beta=float(beta), arch=arch_used)
+        cfg = vae.VAEConfig(dataset=ds_name, latent=int(latent), beta=float(beta), arch=arch_used)
 
-    fixed_eps = torch.randn(16, int(latent), generator=torch.Generator().manual_seed(0))
+        fixed_eps = torch.randn(16, int(latent), generator=torch.Generator().manual_seed(0))
 
-    def live(tr):
-        m = tr.task.model
-        with torch.no_grad():
-            imgs = m.decode(fixed_eps.to(m.mu.weight.device)).cpu()
-        st.image(viz.tile(imgs, 16), caption="16 fixed draws from the prior, decoded as training goes",
-                 width="stretch")
+        def live(tr):
+            m = tr.task.model
+            with torch.no_grad():
+                imgs = m.decode(fixed_eps.to(m.mu.weight.device)).cpu()
+            st.image(viz.tile(imgs, 16), caption="16 fixed draws from the prior, decoded as training goes",
+                     width="stretch")
 
-    trainer = training_panel(
-        "vae:train", vae.make_task, config=cfg, seconds=20.0, steps=3000,
-        max_seconds=120.0, record_every=10, live=live,
-        board_picture=lambda tr: viz.to_png(vae.decode_np(tr.task.model, fixed_eps), 8),   # the class board's picture
-        panels={"ELBO (nats per image, higher is better)": ["elbo"],
-                "recon = -E log p(x|z) and KL (nats)": ["recon", "kl"]})
-    share.code_behind("vae:train", vae.make_task, cfg, command="train vae", steps=3000, seconds=20.0,
-                      title="VAE and latent space")
+        trainer = training_panel(
+            "vae:train", vae.make_task, config=cfg, seconds=20.0, steps=3000,
+            max_seconds=120.0, record_every=10, live=live,
+            board_picture=lambda tr: viz.to_png(vae.decode_np(tr.task.model, fixed_eps), 8),   # the class board's picture
+            panels={"ELBO (nats per image, higher is better)": ["elbo"],
+                    "recon = -E log p(x|z) and KL (nats)": ["recon", "kl"]})
+        share.code_behind("vae:train", vae.make_task, cfg, command="train vae", steps=3000, seconds=20.0,
+                          title="VAE and latent space")
 
-own = trainer is not None and trainer.steps > 0
-if own:
-    model, ds_view = trainer.task.model, ds
-    st.success(f"Showing **your VAE** ({ds_name}, latent {trainer.task.config['latent']}, beta {trainer.task.beta:g}, "
-               f"{trainer.steps:,} steps).", icon=":material/check_circle:")
-    st.download_button("Download your VAE (checkpoint)", checkpoints.to_bytes(
-        model, trainer.task.config, vae.BUILDER, {"dataset": ds_name, "beta": trainer.task.beta}),
-        file_name=f"vae_{ds_name}_z{trainer.task.config['latent']}.pt", key="vae:ckpt", on_click="ignore")
-else:
-    model, _, _ = _shipped("vae_digits")
-    ds_view = _data("digits")
-    st.info("Showing the **shipped VAE** (digits, 2-number latent code, 3,000 steps). Press Train for your own."
-            + ("" if ds_name == "digits" else f" The views below use digits until you train on {ds_name}."),
-            icon=":material/info:")
+    own = trainer is not None and trainer.steps > 0
+    if own:
+        model, ds_view = trainer.task.model, ds
+        st.success(f"Showing **your VAE** ({ds_name}, latent {trainer.task.config['latent']}, beta {trainer.task.beta:g}, "
+                   f"{trainer.steps:,} steps).", icon=":material/check_circle:")
+        st.download_button("Download your VAE (checkpoint)", checkpoints.to_bytes(
+            model, trainer.task.config, vae.BUILDER, {"dataset": ds_name, "beta": trainer.task.beta}),
+            file_name=f"vae_{ds_name}_z{trainer.task.config['latent']}.pt", key="vae:ckpt", on_click="ignore")
+    else:
+        model, _, _ = _shipped("vae_digits")
+        ds_view = _data("digits")
+        st.info("Showing the **shipped VAE** (digits, 2-number latent code, 3,000 steps). Press Train for your own."
+                + ("" if ds_name == "digits" else f" The views below use digits until you train on {ds_name}."),
+                icon=":material/info:")
 
 model = cpu_copy(model).eval()   # a CPU copy on a GPU: moving the trainer's own model would break its next step
 mu, sd = vae.encode_means(model, ds_view.x_test)
@@ -163,7 +172,8 @@ if ev.get("test_elbo") is not None:
     m[2].metric("Test ELBO (nats/image)", f"{ev['test_elbo']:.1f}",
                 help=f"= -(recon {ev['test_recon']:.1f} + KL {ev['test_kl']:.1f}), on the test split")
 
-tabs = share.tabs(TABS, "vae:tab")
+with stage:
+    tabs = share.tabs(TABS, "vae:tab")
 
 # -- latent manifold ------------------------------------------------------------------------------------------------
 with tabs[0], errors_shown():
@@ -174,7 +184,8 @@ with tabs[0], errors_shown():
         dims = (cc[1].selectbox("Horizontal: dimension", range(1, d + 1), 0, key="vae:dx") - 1,
                 cc[2].selectbox("Vertical: dimension", range(1, d + 1), 1, key="vae:dy") - 1)
     imgs = vae.manifold(model, n, dims)
-    st.plotly_chart(vae.manifold_figure(imgs, n, dims), key="vae:manifold", config={"displayModeBar": False})
+    st.plotly_chart(vae.manifold_figure(imgs, n, dims, height=present.height(720, 540)), key="vae:manifold",
+                    config={"displayModeBar": False})
     st.caption(f"Each tile decodes one code on a {n}x{n} grid spaced evenly in the prior's quantiles (5% to 95%), "
                "as in Kingma & Welling's figure 4" + (f"; the other {d - 2} dimensions are held at 0, the prior "
                                                       "mean." if d > 2 else ".")
@@ -195,6 +206,9 @@ with tabs[1], errors_shown():
     samples = model.sample(32, generator=torch.Generator().manual_seed(draw))
     image_grid(samples, key="vae:samples", ncols=16, caption="32 draws z ~ N(0, I), decoded (press the button for "
                "new ones).", download_name="vae_samples.png")
+    with torch.no_grad():   # the lecture's "samples imitate training images": are these new digits or copies?
+        copy_check(model.sample(500, generator=torch.Generator().manual_seed(draw)), ds_view, key="vae:copies",
+                   what="prior draws")
 
 # -- encoder view ---------------------------------------------------------------------------------------------------
 with tabs[2], errors_shown():

@@ -1,7 +1,7 @@
 """The training panel's "Submit to the class board" block (issue 28): class code and nickname in, a sentence out.
 
 Everything it sends is computed only when the student presses Submit: the panel's call costs one popover.
-The lecturer's side is pages/board.py; storage and validation are dlplay/board.py.
+The lecturer's side is pages/board.py; storage and validation are the dlplay/board package.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The training panel every demo page reuses: seed, budget, Train / Stop / Reset, a progress bar, live metric
-curves and the page's own live view. It never trains itself: it hands the run to the runner (dlplay/runner.py),
+curves and the page's own live view. It never trains itself: it hands the run to the runner (dlplay/runner/),
 which trains in a worker process, and follows the run's progress messages.
 
 The session holds a *replica* of the task (built by the same `make_task(config, seed)`): progress messages bring
