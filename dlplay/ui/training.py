@@ -78,6 +78,17 @@ def apply_message(tr: Trainer, m: dict) -> None:
         tr.stopped_reason = m.get("reason", "")
 
 
+SPACE_OWNER = "present:space"    # which panel Space belongs to in this script run (page_header clears it)
+
+
+def _space_key(key: str) -> str | None:
+    """'space' for the first training panel of a page in presenter mode (one key cannot drive two panels)."""
+    if not presenting() or st.session_state.get(SPACE_OWNER) not in (None, key):
+        return None
+    st.session_state[SPACE_OWNER] = key
+    return "space"
+
+
 def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = None, seconds: float = 10.0,
                    max_seconds: float = 120.0, panels: dict[str, list[str]] | None = None,
                    live: Callable[[Trainer], None] | None = None, chunk: float = 0.25,
@@ -144,10 +155,12 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
         elif show_budget:
             c[1].slider("Seconds to train", 1.0, float(max_seconds), float(seconds), 1.0, key=f"{key}:budget")
         tr = s["trainer"]
+        space = _space_key(key)   # presenter mode: Space presses Train, or Stop while a run goes (issue 26)
         c[2].button(("Resume" if tr and tr.steps else label), key=f"{key}:start", type="primary",
-                    disabled=running, width="stretch", on_click=_request, args=(key, "start"))
+                    disabled=running, width="stretch", on_click=_request, args=(key, "start"),
+                    shortcut=None if running else space)
         c[3].button("Stop", key=f"{key}:stop", disabled=not running, width="stretch", on_click=_request,
-                    args=(key, "stop"))
+                    args=(key, "stop"), shortcut=space if running else None)
         c[4].button("Reset", key=f"{key}:reset", width="stretch", on_click=_request, args=(key, "reset"),
                     help="Throw away the trained model and start again from the seed.")
 

@@ -30,6 +30,7 @@ def page_header(title: str, idea: str, formula: str | None = None, try_list: Seq
     debug.start_from_env()      # the load test's leak counters, only with $DLPLAY_DEBUG_COUNTS (dlplay/debug.py)
     start_session_janitor()     # closed tabs' sessions leave memory on time (compat.py)
     st.session_state["share:page"] = None    # until this page's share.link() says what its link holds
+    st.session_state["present:space"] = None  # the first training panel drawn takes Space (ui/training.py)
     present_style()
     if presenting():     # issue 26: one compact row, the explanation and the list folded beside the title
         cols = st.columns([5, 2, 2] if try_list else [5, 2], vertical_alignment="center")

@@ -61,3 +61,20 @@ def test_training_works_in_the_presenter_layout(root):
     at.button(key="ds:clf:start").click().run()
     assert not at.exception
     assert "Your model" in at.metric[0].label and float(at.metric[0].value.rstrip("%")) > 50
+
+
+def test_space_presses_train_in_presenter_mode_on_one_panel_only(root):
+    """Issue 26's keys: Space is Train (Stop while a run goes) in presenter mode, and only on the first panel of a
+    page that has several (sequences has five); outside presenter mode no panel takes a key."""
+    def spaces(at):
+        return [b.key for b in at.button if b.proto.shortcut]
+
+    at = AppTest.from_file(str(root / "pages" / "sequences.py"), default_timeout=180)
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception
+    owners = spaces(at)
+    assert len(owners) == 1 and owners[0].endswith(":start"), owners
+    assert at.button(key=owners[0]).proto.shortcut.lower() == "space"
+    plain = AppTest.from_file(str(root / "pages" / "sequences.py"), default_timeout=180).run()
+    assert [k for k in spaces(plain) if k.endswith((":start", ":stop"))] == []
