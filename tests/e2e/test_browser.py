@@ -17,14 +17,19 @@ PAGES = [("home", "dlplay: an unsupervised deep learning playground")] + \
 
 
 def _running(page) -> bool:
+    """The app root's script state is not 'notRunning' (initial, running, a rerun requested; fragments included),
+    or the status widget says 'Running'."""
     return page.evaluate(
-        "() => { const w = document.querySelector('[data-testid=\"stStatusWidget\"]');"
+        "() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
+        " if (a && a.getAttribute('data-test-script-state') !== 'notRunning') return true;"
+        " const w = document.querySelector('[data-testid=\"stStatusWidget\"]');"
         " return !!w && /Running|Stop/.test(w.innerText) }")
 
 
-def _wait_idle(page, timeout=120.0, quiet=2.0):
-    """Wait until the script has finished running: Streamlit's status widget says 'Running' (with a Stop button)
-    meanwhile. It can appear a moment after the first elements, so wait for `quiet` seconds without it."""
+def _wait_idle(page, timeout=120.0, quiet=1.0):
+    """Wait until the script has finished running: the app root's script state is 'running' meanwhile (the status
+    widget, also watched, is not always drawn). A rerun can follow a moment after the first ends (a link written to
+    the URL, a fragment), so wait for `quiet` seconds with neither."""
     import time
 
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
@@ -47,7 +52,7 @@ def _screenshot_whole_page(page, path) -> None:
                            " return m ? m.scrollHeight : document.body.scrollHeight }")
     width = page.viewport_size["width"]
     page.set_viewport_size({"width": width, "height": max(1000, min(int(height), 8000))})
-    page.wait_for_timeout(1500)   # plotly charts re-lay out after the resize
+    page.wait_for_timeout(750)    # plotly charts re-lay out after the resize (the screenshot is for a human)
     page.screenshot(path=str(path))
 
 
