@@ -114,25 +114,6 @@ FIGURES = ('[data-testid="stPlotlyChart"], [data-testid="stImage"], [data-testid
            '[data-testid="stPyplot"]')
 
 
-def _wait_finished(page, timeout=180.0, quiet=2.0):
-    """Wait until the page's script run has ended: the app root's script state is 'notRunning' for `quiet` seconds
-    (the status widget that _wait_idle watches is not always drawn, and a presenter layout fills its top last)."""
-    import time
-
-    end, calm_since = time.monotonic() + timeout, None
-    while time.monotonic() < end:
-        state = page.evaluate("() => document.querySelector('[data-testid=\"stApp\"]')"
-                              "?.getAttribute('data-test-script-state')")
-        if state != "notRunning" or page.locator('[data-testid="stSkeleton"]').count():
-            calm_since = None
-        elif calm_since is None:
-            calm_since = time.monotonic()
-        elif time.monotonic() - calm_since >= quiet:
-            return
-        page.wait_for_timeout(250)
-    raise AssertionError(f"the page was still running after {timeout:.0f} s")
-
-
 @pytest.mark.slow     # every page's opening is checked in the default run (test_browser); this adds screenshots
 @pytest.mark.parametrize("demo", catalogue.available(), ids=[d.url_path for d in catalogue.available()])
 def test_presenter_mode_first_screen(server, browser, demo):
@@ -146,7 +127,7 @@ def test_presenter_mode_first_screen(server, browser, demo):
         page.get_by_role("heading", name=demo.title).first.wait_for(timeout=120_000)
         page.locator(FIGURES).first.wait_for(timeout=120_000)
         _wait_idle(page)
-        _wait_finished(page)
+        _wait_idle(page, timeout=180.0, quiet=2.0)   # a presenter layout fills its top last
         page.wait_for_timeout(1000)      # plotly lays its figures out after the run
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.get_by_text("The idea").count() >= 1
