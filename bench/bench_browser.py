@@ -2,7 +2,8 @@
 
 - each training page's steps per second inside its run (the panel's own count) against the CLI's steps per second
   for the same configuration, run right before it on the same machine, and the final held-out metric of both;
-- the Autoencoder Lab's click-to-"Trained" time for a 10 s budget (goal: budget + 2 s);
+- the Autoencoder Lab's click-to-"Trained" time for a 10 s budget (the panel switched from its 4,000-step
+  default to seconds; goal: budget + 2 s);
 - animated t-SNE of the 1,797 digits, from choosing t-SNE to the finished layout, against openTSNE's own
   in-process time with the same settings (goal: at most 1.3x);
 - GAN Play: distinct frames a second that reach the browser, and iterations a second while playing, against a
@@ -41,8 +42,11 @@ def _status_text(page, scope=None) -> str:
     return " | ".join(loc.nth(i).inner_text() for i in range(loc.count()))
 
 
-def _train_on_page(browser, url: str, button: str, timeout: float, tab: str | None = None) -> dict:
-    """Open a page, press its Train button, wait for the panel's 'Trained: N steps in X s' line."""
+def _train_on_page(browser, url: str, button: str, timeout: float, tab: str | None = None,
+                   seconds: float | None = None) -> dict:
+    """Open a page, press its Train button, wait for the panel's 'Trained: N steps in X s' line. With `seconds`
+    the panel's budget is switched from its step default to seconds first (the slider must then show `seconds`,
+    the page's default time budget)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(url, timeout=60_000)
@@ -50,6 +54,14 @@ def _train_on_page(browser, url: str, button: str, timeout: float, tab: str | No
         if tab:
             page.get_by_role("tab", name=tab).click()
             page.wait_for_timeout(500)
+        if seconds is not None:
+            page.locator('[data-testid="stRadio"]').filter(has_text="steps").get_by_text("seconds", exact=True).click()
+            slider = page.locator('[data-testid="stSlider"]').filter(has_text="Seconds to train")
+            slider.first.wait_for(timeout=60_000)
+            _wait_idle(page)
+            shown = slider.first.locator('[data-testid="stSliderThumbValue"]').first.inner_text()
+            if float(shown.replace(",", "")) != seconds:
+                raise RuntimeError(f"{url}: the time budget shows {shown} s, not {seconds:g} s")
         btn = page.get_by_role("button", name=button, exact=True).first
         t0 = time.perf_counter()
         btn.click()
@@ -71,20 +83,22 @@ def _train_on_page(browser, url: str, button: str, timeout: float, tab: str | No
         page.close()
 
 
-PAGES = [  # page, Train button, tab, CLI arguments of the same run, the CLI's key for the page's held-out metric
-    ("autoencoders", "Train", None, ["train", "autoencoder", "--variant", "deep", "--seconds", "10"], "test_mse"),
-    ("datasets", "Train", None, ["train", "classifier", "--seconds", "5"], "test_acc"),
-    ("vae", "Train", None, ["train", "vae", "--seconds", "20"], "test_elbo"),
+PAGES = [  # page, Train button, tab, CLI arguments of the same run, the CLI's key for the page's held-out metric,
+    # the page's time budget to train with (None: the panel's default budget, a step count on these pages)
+    ("autoencoders", "Train", None, ["train", "autoencoder", "--variant", "deep", "--seconds", "10"], "test_mse",
+     10.0),
+    ("datasets", "Train", None, ["train", "classifier", "--seconds", "5"], "test_acc", None),
+    ("vae", "Train", None, ["train", "vae", "--seconds", "20"], "test_elbo", None),
     ("gan", "Train", "Images: DCGAN and conditional GAN",
-     ["train", "gan", "--dataset", "digits", "--conditional", "--seconds", "20"], "judge_digit_share"),
+     ["train", "gan", "--dataset", "digits", "--conditional", "--seconds", "20"], "judge_digit_share", None),
 ]
 
 
 def training_rows(browser, base: str, quick: bool) -> list[dict]:
     rows = []
-    for page, button, tab, cli, key in PAGES[:1] if quick else PAGES:
+    for page, button, tab, cli, key, budget in PAGES[:1] if quick else PAGES:
         c = _cli(cli)
-        p = _train_on_page(browser, f"{base}/{page}", button, timeout=240, tab=tab)
+        p = _train_on_page(browser, f"{base}/{page}", button, timeout=240, tab=tab, seconds=budget)
         cli_rate = c["steps"] / max(c["seconds"], 1e-9)
         rows.append({"what": f"{page}: steps/s inside the page's run (Chromium) vs the CLI, same config",
                      "dlplay": round(p["steps_per_second"], 1), "baseline": round(cli_rate, 1),
@@ -92,9 +106,10 @@ def training_rows(browser, base: str, quick: bool) -> list[dict]:
                      "ok": p["steps_per_second"] >= 0.8 * cli_rate,
                      "note": f"page {p['metric']} {p['value']}, CLI {key} {c.get(key)}"})
         if page == "autoencoders":
-            rows.append({"what": "autoencoders: click Train (10 s budget) to the 'Trained' line", "unit": "s",
-                         "dlplay": round(p["click_to_trained"], 2), "goal": "<= 12 s",
-                         "ok": p["click_to_trained"] <= 12.0})
+            rows.append({"what": f"autoencoders: click Train ({budget:g} s budget) to the 'Trained' line",
+                         "unit": "s", "dlplay": round(p["click_to_trained"], 2), "goal": f"<= {budget + 2:g} s",
+                         "ok": p["click_to_trained"] <= budget + 2.0,
+                         "note": f"{p['steps']:,} steps in {p['seconds']:.1f} s of training"})
     return rows
 
 

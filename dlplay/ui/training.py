@@ -194,7 +194,7 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
             from .board import submit_to_board
             submit_to_board(key, tr, key.split(":")[0], config, seed, picture_png=board_picture)
         if s["run"] is not None:
-            _follow(s, tr, bar, draw)
+            _follow(s, tr, bar, draw, text)
 
     panel()
     return s["trainer"]
@@ -253,9 +253,10 @@ def _start(s: dict, make_task, config, seed: int, budget: float, record_every: i
                          "computed once and you get your own copy of the same model.")
 
 
-def _follow(s: dict, tr: Trainer, bar, draw) -> None:
-    """Follow the session's run until it ends (then rerun the page) or the user clicks something (then return and
-    let the click's rerun follow it on)."""
+def _follow(s: dict, tr: Trainer, bar, draw, text=None) -> None:
+    """Follow the session's run until it ends (then show its final status line at once and rerun the page) or the
+    user clicks something (then return and let the click's rerun follow it on). `text(trainer)` is the panel's
+    status line."""
     run = s["run"]
     last_draw, fresh = 0.0, True
     try:
@@ -290,6 +291,8 @@ def _follow(s: dict, tr: Trainer, bar, draw) -> None:
         s["error"] = end["error"]
     elif end.get("reason") == "paused":
         s["note"] = "Training paused while this page was not open; press Resume to go on."
+    else:   # the final line ('Trained: ... | held-out: ...') now, not after the page has rerun down to the panel
+        bar.progress(_done(tr, s), text=(text or (lambda t: _status(t, s)))(tr))
     st.rerun()  # redraw the whole page with the trained model
 
 
