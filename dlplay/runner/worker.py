@@ -66,6 +66,15 @@ def _warm_up() -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a topic that cannot import fails later, with its own sentence
             pass
+    # What a process pays the first time it builds a task, paid here rather than after a student's first Train:
+    # the first optimiser imports torch._dynamo (torch.optim's lazy import) and the bundled digits import
+    # scikit-learn's datasets, about 1 s each on a 2-core CPU (issue 32's click-to-Trained time).
+    try:
+        import torch._dynamo  # noqa: F401
+        from ..data import load
+        load("digits")
+    except Exception:  # noqa: BLE001 - a failed warm-up only means a slower first run
+        pass
     if os.environ.get("DLPLAY_WARMUP", "1") != "0" and "PYTEST_CURRENT_TEST" not in os.environ:
         try:
             from ..embed import warm_up_umap
