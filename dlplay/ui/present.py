@@ -45,12 +45,26 @@ def presenting() -> bool:
     return bool(ss[KEY])
 
 
+SPACE_OWNER = "present:space"    # the training panel Space belongs to in this script run (style() clears it)
+
+
+def space_key(key: str) -> str | None:
+    """'space' for the first training panel drawn on a page in presenter mode (one key cannot drive two panels;
+    a fragment's rerun of the same panel keeps it), else None."""
+    if not presenting() or st.session_state.get(SPACE_OWNER) not in (None, key):
+        return None
+    st.session_state[SPACE_OWNER] = key
+    return "space"
+
+
 def style() -> None:
     """Presenter mode's larger type and tighter spacing, and the sidebar collapsed (called by page_header). The
     sidebar state is set on every page run, since pages share app.py's page config (`set_page_config` calls add to
     it): the browser acts on the initial state only when it changes, so leaving presenter mode brings the sidebar
-    back, and once a user has opened or closed the sidebar by hand Streamlit keeps their choice instead."""
+    back, and once a user has opened or closed the sidebar by hand Streamlit keeps their choice instead. Each run
+    also frees Space for the first training panel the page draws (space_key)."""
     st.set_page_config(initial_sidebar_state="collapsed" if presenting() else "auto")
+    st.session_state[SPACE_OWNER] = None
     if presenting():
         st.html(CSS)
 

@@ -26,7 +26,7 @@ from ..topics import Config, describe_change, live_changes, tune
 from ..topics import build_task as _locked_build
 from ..train import Task, Trainer
 from .compat import StopException, rerun_pending, session_id, stop_requested
-from .present import presenting
+from .present import presenting, space_key
 from .share import sync as share_sync
 
 DRAW_SECONDS = 0.5        # the live view and the curves redraw at most this often (drawing costs the run CPU)
@@ -76,17 +76,6 @@ def apply_message(tr: Trainer, m: dict) -> None:
             tr.task.load_state_dict(m["state"])
         tr.last_eval = dict(m.get("last_eval") or {})
         tr.stopped_reason = m.get("reason", "")
-
-
-SPACE_OWNER = "present:space"    # which panel Space belongs to in this script run (page_header clears it)
-
-
-def _space_key(key: str) -> str | None:
-    """'space' for the first training panel of a page in presenter mode (one key cannot drive two panels)."""
-    if not presenting() or st.session_state.get(SPACE_OWNER) not in (None, key):
-        return None
-    st.session_state[SPACE_OWNER] = key
-    return "space"
 
 
 def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = None, seconds: float = 10.0,
@@ -155,7 +144,7 @@ def training_panel(key: str, make_task: Callable[..., Task], *, config: Any = No
         elif show_budget:
             c[1].slider("Seconds to train", 1.0, float(max_seconds), float(seconds), 1.0, key=f"{key}:budget")
         tr = s["trainer"]
-        space = _space_key(key)   # presenter mode: Space presses Train, or Stop while a run goes (issue 26)
+        space = space_key(key)   # presenter mode: Space presses Train, or Stop while a run goes (issue 26)
         c[2].button(("Resume" if tr and tr.steps else label), key=f"{key}:start", type="primary",
                     disabled=running, width="stretch", on_click=_request, args=(key, "start"),
                     shortcut=None if running else space)

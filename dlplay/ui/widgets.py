@@ -30,25 +30,21 @@ def page_header(title: str, idea: str, formula: str | None = None, try_list: Seq
     debug.start_from_env()      # the load test's leak counters, only with $DLPLAY_DEBUG_COUNTS (dlplay/debug.py)
     start_session_janitor()     # closed tabs' sessions leave memory on time (compat.py)
     st.session_state["share:page"] = None    # until this page's share.link() says what its link holds
-    st.session_state["present:space"] = None  # the first training panel drawn takes Space (ui/training.py)
     present_style()
     if presenting():     # issue 26: one compact row, the explanation and the list folded beside the title
         cols = st.columns([5, 2, 2] if try_list else [5, 2], vertical_alignment="center")
         cols[0].title(title)
-        with cols[1].expander("The idea", icon=":material/school:"):
-            st.markdown(idea)
-            if formula:
-                st.latex(formula)
-        if try_list:
-            with cols[2].expander("What to try", expanded=False):
-                st.markdown("\n".join(f"- {t}" for t in try_list))
-        return
-    st.title(title)
-    st.markdown(idea)
-    if formula:
-        st.latex(formula)
+        idea_box = cols[1].expander("The idea", icon=":material/school:")
+        try_place = cols[2] if try_list else None
+    else:
+        st.title(title)
+        idea_box, try_place = contextlib.nullcontext(), st    # the list under the idea, as a page reads
+    with idea_box:
+        st.markdown(idea)
+        if formula:
+            st.latex(formula)
     if try_list:
-        with st.expander("What to try", expanded=False):
+        with try_place.expander("What to try", expanded=False):
             st.markdown("\n".join(f"- {t}" for t in try_list))
 
 
